@@ -1,0 +1,476 @@
+"""Group bindings: which MLflow instance a group uses, validated field by field.
+
+A binding is parsed from a plain mapping (traitlets config or the bindings file). Parsing never
+raises: a binding that is wrong carries its `problems`, each naming the field, so one bad group is
+reported and never takes the other groups down.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import PurePath
+from typing import Any
+from urllib.parse import urlsplit
+
+from .secrets import SecretReferenceError, is_public, mask_uri, resolve
+
+#: Set in every kernel: the name of the group whose binding the kernel carries.
+GROUP_VARIABLE = "JUPYTER_MLFLOW_GROUP"
+
+#: What a binding's own fields become in a kernel's environment.
+FIELD_VARIABLES = {
+    "tracking_uri": "MLFLOW_TRACKING_URI",
+    "registry_uri": "MLFLOW_REGISTRY_URI",
+    "workspace": "MLFLOW_WORKSPACE",
+}
+
+#: Run state that must not survive into a kernel of another group (or a restarted one).
+STALE_RUN_STATE = ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME")
+
+#: Variables removed from every kernel's environment before the active binding's are set, so
+#: nothing leaks from the server's environment or from another group.
+BASE_MANAGED_VARIABLES = frozenset(
+    {
+        GROUP_VARIABLE,
+        *FIELD_VARIABLES.values(),
+        *STALE_RUN_STATE,
+        "MLFLOW_TRACKING_USERNAME",
+        "MLFLOW_TRACKING_PASSWORD",
+        "MLFLOW_TRACKING_TOKEN",
+        "MLFLOW_TRACKING_INSECURE_TLS",
+        "MLFLOW_TRACKING_SERVER_CERT_PATH",
+        "MLFLOW_TRACKING_CLIENT_CERT_PATH",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "MLFLOW_S3_ENDPOINT_URL",
+    }
+)
+
+MODES = ("external", "managed")
+FIELDS = (
+    "mode",
+    "tracking_uri",
+    "ui_url",
+    "registry_uri",
+    "workspace",
+    "tracking_env",
+    "artifact_env",
+    "members",
+    "admins",
+    "root",
+    "deploy",
+)
+DEPLOY_FIELDS = ("root", "target")
+
+_GROUP_NAME = re.compile(r"^\w[\w.@+-]{0,127}$")
+_VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_WORKSPACE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")  # MLflow's own rule
+_RESERVED_WORKSPACES = frozenset({"workspaces", "api", "ajax-api", "static-files"})
+_URI_SCHEMES = frozenset({"http", "https", "file", "databricks", "databricks-uc", "uc"})
+_SQLALCHEMY_DIALECTS = frozenset({"sqlite", "postgresql", "mysql", "mssql"})
+_BARE_URIS = frozenset({"databricks", "databricks-uc"})
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_BOOLEANS = _TRUE | {"false", "0", "no", "off"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a group's binding, naming the field."""
+
+    group: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"group '{self.group}', field '{self.field}': {self.message}"
+
+    def to_json(self) -> dict[str, str]:
+        return {"group": self.group, "field": self.field, "message": self.message}
+
+
+@dataclass(frozen=True)
+class DeploySettings:
+    """Where a group's deployments go and what serves them."""
+
+    root: str | None = None
+    target: str = "local"
+
+
+@dataclass(frozen=True)
+class GroupBinding:
+    """A group bound to an MLflow instance. Values are kept unresolved (with references)."""
+
+    name: str
+    mode: str = "external"
+    tracking_uri: str | None = None
+    ui_url: str | None = None
+    registry_uri: str | None = None
+    workspace: str | None = None
+    tracking_env: Mapping[str, str] = field(default_factory=dict)
+    artifact_env: Mapping[str, str] = field(default_factory=dict)
+    members: tuple[str, ...] | None = None  # None: open to every user of the server
+    admins: tuple[str, ...] = ()
+    root: str | None = None
+    deploy: DeploySettings = field(default_factory=DeploySettings)
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+    def admits(self, user: str) -> bool:
+        """Whether the config makes `user` a member (admins are members)."""
+        return self.members is None or user in self.members or user in self.admins
+
+    def variable_names(self) -> set[str]:
+        return {*self.tracking_env, *self.artifact_env}
+
+    @property
+    def effective_ui_url(self) -> str | None:
+        """The UI to link to: `ui_url`, else an http(s) tracking URI (which serves the UI too)."""
+        if self.ui_url:
+            return self.ui_url
+        if self.tracking_uri and self.tracking_uri.startswith(("http://", "https://")):
+            return self.tracking_uri
+        return None
+
+    @property
+    def auth_scheme(self) -> str:
+        """`basic` when username and password are both set (wins, as in MLflow), else `bearer`."""
+        if {"MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"} <= set(self.tracking_env):
+            return "basic"
+        if "MLFLOW_TRACKING_TOKEN" in self.tracking_env:
+            return "bearer"
+        return "none"
+
+
+class UnusableBinding(ValueError):
+    """A binding whose kernel environment cannot be produced now (problems, or a reference
+    that no longer resolves)."""
+
+
+def env_for(binding: GroupBinding) -> dict[str, str]:
+    """The kernel environment of a binding, references resolved; UnusableBinding otherwise."""
+    if binding.problems:
+        raise UnusableBinding("; ".join(str(problem) for problem in binding.problems))
+    env = {GROUP_VARIABLE: binding.name}
+    try:
+        for field_name, variable in FIELD_VARIABLES.items():
+            value = getattr(binding, field_name)
+            if value:
+                env[variable] = resolve(value)
+        for source in (binding.tracking_env, binding.artifact_env):
+            env.update({name: resolve(value) for name, value in source.items()})
+    except SecretReferenceError as error:
+        raise UnusableBinding(f"group '{binding.name}': {error}") from None
+    return env
+
+
+def summarize(binding: GroupBinding) -> dict[str, Any]:
+    """The binding as people may see it: URIs without passwords, secret values never shown."""
+    return {
+        "name": binding.name,
+        "mode": binding.mode,
+        "tracking_uri": _shown_uri(binding.tracking_uri),
+        "ui_url": _shown_uri(binding.effective_ui_url),
+        "registry_uri": _shown_uri(binding.registry_uri),
+        "workspace": binding.workspace,
+        "auth": binding.auth_scheme,
+        "tracking_env": _masked_env(binding.tracking_env),
+        "artifact_env": _masked_env(binding.artifact_env),
+        "deploy": {"target": binding.deploy.target},
+        "valid": binding.valid,
+        "problems": [problem.to_json() for problem in binding.problems],
+    }
+
+
+def _shown_uri(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return mask_uri(resolve(value))
+    except SecretReferenceError:
+        return mask_uri(value)
+
+
+def _masked_env(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    shown: dict[str, dict[str, Any]] = {}
+    for name, value in env.items():
+        if is_public(name):
+            try:
+                shown[name] = {"set": True, "secret": False, "value": resolve(value)}
+            except SecretReferenceError:
+                shown[name] = {"set": False, "secret": False, "value": None}
+        else:
+            shown[name] = {"set": True, "secret": True}
+    return shown
+
+
+def is_valid_group_name(name: str) -> bool:
+    return bool(_GROUP_NAME.match(name))
+
+
+def parse_binding(name: str, raw: Any) -> GroupBinding:
+    """Build a binding from a config mapping; every problem found is recorded, none raised."""
+    return _Parser(name).parse(raw)
+
+
+class _Parser:
+    """Reads one group's mapping, collecting problems instead of stopping at the first."""
+
+    def __init__(self, group: str) -> None:
+        self.group = group
+        self.problems: list[Problem] = []
+
+    def problem(self, field_name: str, message: str) -> None:
+        self.problems.append(Problem(self.group, field_name, message))
+
+    def parse(self, raw: Any) -> GroupBinding:
+        if not is_valid_group_name(self.group):
+            self.problem(
+                "name",
+                "a group name is 1-128 letters, digits or . _ @ + - and starts with a letter "
+                "or digit",
+            )
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, Mapping):
+            self.problem("*", f"a group is a mapping of fields, not {_kind(raw)}")
+            return GroupBinding(name=self.group, members=(), problems=tuple(self.problems))
+        self._unknown_fields(raw, FIELDS, prefix="")
+        mode = self._mode(raw.get("mode", "external"))
+        tracking_env = self._env(raw, "tracking_env")
+        artifact_env = self._env(raw, "artifact_env")
+        binding = GroupBinding(
+            name=self.group,
+            mode=mode,
+            tracking_uri=self._uri(raw, "tracking_uri"),
+            ui_url=self._uri(raw, "ui_url", schemes=frozenset({"http", "https"})),
+            registry_uri=self._uri(raw, "registry_uri"),
+            workspace=self._workspace(raw.get("workspace")),
+            tracking_env=tracking_env,
+            artifact_env=artifact_env,
+            members=self._users(raw, "members"),
+            admins=self._users(raw, "admins") or (),
+            root=self._path(raw.get("root"), "root"),
+            deploy=self._deploy(raw.get("deploy")),
+        )
+        self._check_mode(binding, raw)
+        self._check_tracking_env(tracking_env)
+        self._check_env_overlap(tracking_env, artifact_env)
+        return replace(binding, problems=tuple(self.problems))
+
+    def _unknown_fields(self, raw: Mapping[str, Any], known: tuple[str, ...], prefix: str) -> None:
+        for key in raw:
+            if key not in known:
+                hint = difflib.get_close_matches(str(key), known, n=1)
+                suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+                self.problem(f"{prefix}{key}", f"unknown field{suggestion}")
+
+    def _mode(self, value: Any) -> str:
+        if value in MODES:
+            return value
+        self.problem("mode", f"must be one of {', '.join(MODES)}")
+        return "external"
+
+    def _string(self, value: Any, field_name: str) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, (int, float)):
+            return str(value)
+        if not isinstance(value, str):
+            self.problem(field_name, f"must be a string, not {_kind(value)}")
+            return None
+        if "\x00" in value:
+            self.problem(field_name, "must not contain a NUL character")
+            return None
+        try:
+            resolve(value)
+        except SecretReferenceError as error:
+            self.problem(field_name, str(error))
+        return value
+
+    def _uri(
+        self, raw: Mapping[str, Any], field_name: str, schemes: frozenset[str] = _URI_SCHEMES
+    ) -> str | None:
+        value = self._string(raw.get(field_name), field_name)
+        if value is None or value == "":
+            return None
+        try:
+            uri = resolve(value)
+        except SecretReferenceError:
+            return value  # already reported by _string
+        reason = _uri_problem(uri, schemes)
+        if reason:
+            self.problem(field_name, f"{mask_uri(uri)!r} {reason}")
+        return value
+
+    def _workspace(self, value: Any) -> str | None:
+        workspace = self._string(value, "workspace")
+        if not workspace:
+            return None
+        if (
+            not 2 <= len(workspace) <= 63
+            or not _WORKSPACE_NAME.match(workspace)
+            or workspace in _RESERVED_WORKSPACES
+        ):
+            self.problem(
+                "workspace",
+                f"{workspace!r} is not an MLflow workspace name: 2-63 lowercase letters, digits "
+                "and inner hyphens, not one of " + ", ".join(sorted(_RESERVED_WORKSPACES)),
+            )
+        return workspace
+
+    def _env(self, raw: Mapping[str, Any], field_name: str) -> dict[str, str]:
+        value = raw.get(field_name)
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            self.problem(
+                field_name, f"must be a mapping of variable names to values, not {_kind(value)}"
+            )
+            return {}
+        env: dict[str, str] = {}
+        for name, item in value.items():
+            where = f"{field_name}.{name}"
+            if not isinstance(name, str) or not _VARIABLE_NAME.match(name):
+                self.problem(where, "is not a valid environment variable name")
+                continue
+            if name in FIELD_VARIABLES.values():
+                owner = next(k for k, v in FIELD_VARIABLES.items() if v == name)
+                self.problem(where, f"set the binding's '{owner}' field instead")
+                continue
+            if name in STALE_RUN_STATE or name == GROUP_VARIABLE:
+                self.problem(where, "is run state the extension manages; it cannot be bound")
+                continue
+            if item is None:
+                self.problem(where, "has no value")
+                continue
+            text = self._string(item, where)
+            if text is not None:
+                env[name] = text
+        return env
+
+    def _users(self, raw: Mapping[str, Any], field_name: str) -> tuple[str, ...] | None:
+        value = raw.get(field_name)
+        if value is None:
+            return None
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            self.problem(field_name, f"must be a list of user names, not {_kind(value)}")
+            return ()
+        names = []
+        for index, name in enumerate(value):
+            if not isinstance(name, str) or not name:
+                self.problem(f"{field_name}[{index}]", "must be a non-empty user name")
+            else:
+                names.append(name)
+        return tuple(names)
+
+    def _path(self, value: Any, field_name: str) -> str | None:
+        path = self._string(value, field_name)
+        if path and not PurePath(path).is_absolute() and not path.startswith("~"):
+            self.problem(field_name, "must be an absolute path")
+        return path or None
+
+    def _deploy(self, value: Any) -> DeploySettings:
+        if value is None:
+            return DeploySettings()
+        if not isinstance(value, Mapping):
+            self.problem("deploy", f"must be a mapping with root and target, not {_kind(value)}")
+            return DeploySettings()
+        self._unknown_fields(value, DEPLOY_FIELDS, prefix="deploy.")
+        target = self._string(value.get("target", "local"), "deploy.target") or "local"
+        return DeploySettings(root=self._path(value.get("root"), "deploy.root"), target=target)
+
+    def _check_mode(self, binding: GroupBinding, raw: Mapping[str, Any]) -> None:
+        reported = any(problem.field == "tracking_uri" for problem in self.problems)
+        if binding.mode == "external" and not binding.tracking_uri and not reported:
+            self.problem(
+                "tracking_uri",
+                "is required for an external group (or set mode: managed to let the extension "
+                "run the group's MLflow server)",
+            )
+        if binding.mode == "managed" and raw.get("tracking_uri"):
+            self.problem(
+                "tracking_uri",
+                "a managed group gets its tracking URI from the server the extension runs: "
+                "remove tracking_uri, or set mode: external",
+            )
+
+    def _check_tracking_env(self, env: Mapping[str, str]) -> None:
+        has_user = "MLFLOW_TRACKING_USERNAME" in env
+        has_password = "MLFLOW_TRACKING_PASSWORD" in env
+        if has_user != has_password:
+            missing = "MLFLOW_TRACKING_PASSWORD" if has_user else "MLFLOW_TRACKING_USERNAME"
+            self.problem(
+                f"tracking_env.{missing}",
+                "Basic authentication needs both MLFLOW_TRACKING_USERNAME and "
+                "MLFLOW_TRACKING_PASSWORD (or use MLFLOW_TRACKING_TOKEN alone)",
+            )
+        insecure = env.get("MLFLOW_TRACKING_INSECURE_TLS")
+        if insecure is not None:
+            if insecure.strip().lower() not in _BOOLEANS:
+                self.problem(
+                    "tracking_env.MLFLOW_TRACKING_INSECURE_TLS",
+                    f"{insecure!r} is not a boolean (true or false)",
+                )
+            elif insecure.strip().lower() in _TRUE and env.get("MLFLOW_TRACKING_SERVER_CERT_PATH"):
+                self.problem(
+                    "tracking_env.MLFLOW_TRACKING_INSECURE_TLS",
+                    "cannot be true together with MLFLOW_TRACKING_SERVER_CERT_PATH: "
+                    "verify with the certificate, or do not verify at all",
+                )
+
+    def _check_env_overlap(self, tracking: Mapping[str, str], artifact: Mapping[str, str]) -> None:
+        for name in sorted(set(tracking) & set(artifact)):
+            self.problem(f"artifact_env.{name}", "is also set in tracking_env")
+        for name in sorted(artifact):
+            if name.startswith("MLFLOW_TRACKING_"):
+                self.problem(f"artifact_env.{name}", "belongs in tracking_env")
+
+
+def insecure_tls(binding: GroupBinding) -> bool:
+    """Whether the binding turns TLS verification off (MLFLOW_TRACKING_INSECURE_TLS)."""
+    value = binding.tracking_env.get("MLFLOW_TRACKING_INSECURE_TLS", "false")
+    return value.strip().lower() in _TRUE
+
+
+def _uri_problem(uri: str, schemes: frozenset[str]) -> str | None:
+    if uri in _BARE_URIS:
+        return None if uri in schemes else "is not an http(s) URL"
+    try:
+        parts = urlsplit(uri)
+    except ValueError as error:
+        return f"is not a URI ({error})"
+    scheme = parts.scheme.lower()
+    dialect = scheme.split("+", 1)[0]
+    if scheme in schemes:
+        if scheme in ("http", "https") and not parts.hostname:
+            return "has no host"
+        if scheme == "file" and not parts.path.startswith("/"):
+            return "must be file:///absolute/path"
+        return None
+    if dialect in _SQLALCHEMY_DIALECTS and schemes is _URI_SCHEMES:
+        return None
+    if not scheme:
+        return "has no scheme: use http(s)://host, file:///path, sqlite:///path or databricks"
+    known = sorted(schemes) + (
+        [f"{d}[+driver]" for d in sorted(_SQLALCHEMY_DIALECTS)] if schemes is _URI_SCHEMES else []
+    )
+    return f"has an unsupported scheme '{scheme}' (known: {', '.join(known)})"
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    return "null" if value is None else type(value).__name__

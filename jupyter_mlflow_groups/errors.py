@@ -1,0 +1,42 @@
+"""The error vocabulary every front shows: a code, a message, and what to do about it."""
+
+from __future__ import annotations
+
+#: What a person can do about each class of MLflow failure.
+HINTS = {
+    "not_configured": "Ask your group admin to bind this group to an MLflow server.",
+    "unreachable": "Check that the MLflow server is running and that this machine can reach it.",
+    "timeout": "The MLflow server did not answer in time: it may be overloaded or hung.",
+    "tls": "The server's TLS certificate was not accepted: ask your admin for the CA certificate "
+    "(MLFLOW_TRACKING_SERVER_CERT_PATH).",
+    "unauthorized": "MLflow refused the group's credentials: ask your group admin to check the "
+    "username and password, or the token, of the binding.",
+    "forbidden": "MLflow accepted the credentials but refused access: ask your MLflow admin for "
+    "permission.",
+    "not_found": "The MLflow server does not know this resource.",
+    "mlflow_error": "The MLflow server answered with an error; its message says more.",
+}
+
+
+class MlflowError(Exception):
+    """A classified failure talking to a group's MLflow (codes as in HINTS)."""
+
+    def __init__(self, code: str, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status  # the HTTP status MLflow answered with, when it answered
+
+    @property
+    def hint(self) -> str:
+        return HINTS.get(self.code, "")
+
+
+class ApiError(Exception):
+    """An error a REST handler reports as `{"error": {"code", "message"}}` with `status`."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message

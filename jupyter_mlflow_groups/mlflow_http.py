@@ -1,0 +1,171 @@
+"""Async HTTP to a group's MLflow server, with the binding's auth, and failures classified.
+
+It reads the same variables MLflow's own client reads (a kernel's view of the binding), so the
+server and the kernels agree on auth: username and password both set means Basic and wins over
+a token (Bearer), and TLS follows MLFLOW_TRACKING_INSECURE_TLS / _SERVER_CERT_PATH.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import time
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
+from tornado.iostream import StreamClosedError
+from tornado.simple_httpclient import HTTPStreamClosedError, HTTPTimeoutError
+
+from .errors import MlflowError
+from .secrets import mask_uri
+
+_MAX_BODY = 64 * 1024 * 1024
+_WORKSPACE_HEADER = "X-MLFLOW-WORKSPACE"
+_TRUE = {"true", "1", "yes", "on"}
+
+
+class MlflowHttp:
+    """Talks to one MLflow tracking server as described by a kernel environment."""
+
+    def __init__(self, env: Mapping[str, str], client: AsyncHTTPClient) -> None:
+        self.base_url = env.get("MLFLOW_TRACKING_URI", "").rstrip("/")
+        self.shown_url = mask_uri(self.base_url)
+        self._client = client
+        self._headers = {"Accept": "application/json", "User-Agent": "jupyter-mlflow-groups"}
+        self._auth: dict[str, Any] = {}
+        user, password = env.get("MLFLOW_TRACKING_USERNAME"), env.get("MLFLOW_TRACKING_PASSWORD")
+        if user and password:
+            self._auth = {"auth_username": user, "auth_password": password, "auth_mode": "basic"}
+        elif env.get("MLFLOW_TRACKING_TOKEN"):
+            self._headers["Authorization"] = f"Bearer {env['MLFLOW_TRACKING_TOKEN']}"
+        if env.get("MLFLOW_WORKSPACE"):
+            self._headers[_WORKSPACE_HEADER] = env["MLFLOW_WORKSPACE"]
+        self._tls: dict[str, Any] = {
+            "validate_cert": env.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() not in _TRUE,
+            "ca_certs": env.get("MLFLOW_TRACKING_SERVER_CERT_PATH") or None,
+            "client_cert": env.get("MLFLOW_TRACKING_CLIENT_CERT_PATH") or None,
+        }
+        self._host = urlsplit(self.base_url).hostname or self.base_url
+
+    async def get(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        timeout: float,
+        in_workspace: bool = True,
+    ) -> tuple[HTTPResponse, float]:
+        """GET `path` under the tracking URI; returns the 2xx response and seconds taken.
+
+        `in_workspace=False` leaves the workspace header out (for the workspace API itself).
+        """
+        query = f"?{urlencode(params, doseq=True)}" if params else ""
+        headers = self._headers
+        if not in_workspace:
+            headers = {k: v for k, v in headers.items() if k != _WORKSPACE_HEADER}
+        request = HTTPRequest(
+            f"{self.base_url}{path}{query}",
+            method="GET",
+            headers=headers,
+            connect_timeout=timeout,
+            request_timeout=timeout,
+            follow_redirects=False,
+            **self._auth,
+            **self._tls,
+        )
+        started = time.perf_counter()
+        try:
+            response = await self._client.fetch(request, raise_error=False)
+        except Exception as error:  # classified below; nothing else may escape
+            raise self._classify_transport(error, timeout) from None
+        elapsed = time.perf_counter() - started
+        if response.code >= 300:
+            raise self._classify_status(response)
+        return response, elapsed
+
+    async def get_json(
+        self, path: str, params: Mapping[str, Any] | None = None, *, timeout: float
+    ) -> tuple[Any, float]:
+        response, elapsed = await self.get(path, params, timeout=timeout)
+        try:
+            return json.loads(response.body), elapsed
+        except ValueError:
+            raise MlflowError(
+                "mlflow_error",
+                f"{self.shown_url} answered {path} with something that is not JSON: "
+                "is this an MLflow server?",
+                response.code,
+            ) from None
+
+    def _classify_transport(self, error: BaseException, timeout: float) -> MlflowError:
+        where = self.shown_url
+        if isinstance(error, HTTPTimeoutError):
+            return MlflowError("timeout", f"MLflow at {where} did not answer within {timeout:g} s")
+        if isinstance(error, ssl.SSLCertVerificationError):
+            return MlflowError(
+                "tls", f"TLS certificate of {where} not accepted: {error.verify_message}"
+            )
+        if isinstance(error, ssl.SSLError):
+            return MlflowError("tls", f"TLS handshake with {where} failed: {error.reason or error}")
+        if isinstance(error, ConnectionRefusedError):
+            return MlflowError(
+                "unreachable", f"MLflow at {where} is not reachable: connection refused"
+            )
+        if isinstance(error, socket.gaierror):
+            return MlflowError(
+                "unreachable",
+                f"MLflow at {where} is not reachable: host name '{self._host}' does not resolve",
+            )
+        if isinstance(error, (HTTPStreamClosedError, StreamClosedError)):
+            return MlflowError(
+                "unreachable", f"MLflow at {where} is not reachable: the connection was closed"
+            )
+        if isinstance(error, OSError):
+            reason = error.strerror or error.__class__.__name__
+            return MlflowError("unreachable", f"MLflow at {where} is not reachable: {reason}")
+        if isinstance(error, ValueError):  # e.g. an unsupported URL
+            return MlflowError("not_configured", f"Cannot talk to {where}: {error}")
+        return MlflowError("unreachable", f"MLflow at {where} failed: {error.__class__.__name__}")
+
+    def _classify_status(self, response: HTTPResponse) -> MlflowError:
+        code = response.code
+        detail = _mlflow_message(response)
+        where = self.shown_url
+        if code == 401:
+            return MlflowError(
+                "unauthorized", f"MLflow at {where} refused the credentials (401)", code
+            )
+        if code == 403:
+            return MlflowError("forbidden", f"MLflow at {where} denied access (403){detail}", code)
+        if code == 404:
+            return MlflowError(
+                "not_found", f"MLflow at {where} has no such resource (404){detail}", code
+            )
+        if 300 <= code < 400:
+            target = mask_uri(response.headers.get("Location", "?"))
+            return MlflowError(
+                "mlflow_error",
+                f"MLflow at {where} redirects to {target}: fix the tracking URI",
+                code,
+            )
+        return MlflowError("mlflow_error", f"MLflow at {where} answered {code}{detail}", code)
+
+
+def _mlflow_message(response: HTTPResponse) -> str:
+    """MLflow's own error message (`{"error_code", "message"}`), shortened, if there is one."""
+    try:
+        body = json.loads(response.body or b"")
+    except ValueError:
+        return ""
+    message = body.get("message") if isinstance(body, dict) else None
+    if not isinstance(message, str) or not message:
+        return ""
+    return f": {message[:300]}"
+
+
+def make_client() -> AsyncHTTPClient:
+    """A private client, so our limits never change another extension's shared client."""
+    return AsyncHTTPClient(force_instance=True, max_clients=64, max_body_size=_MAX_BODY)

@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import yaml
+from jupyter_client.provisioning import KernelProvisionerFactory
+from servers import (
+    SilentServer,
+    TlsFront,
+    free_port,
+    prepare_auth_server,
+    start_mlflow,
+    wait_until_healthy,
+)
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+OWNER = "alice"
+
+
+@pytest.fixture(scope="session")
+def mlflow_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
+    """A plain MLflow server and a basic-auth one with workspaces, started side by side."""
+    root = tmp_path_factory.mktemp("mlflow")
+    plain = start_mlflow(root / "plain")
+    auth = start_mlflow(root / "auth", basic_auth=True, workspaces=True)
+    try:
+        wait_until_healthy(plain)
+        wait_until_healthy(auth)
+        prepare_auth_server(auth)
+        yield SimpleNamespace(plain=plain, auth=auth)
+    finally:
+        plain.stop()
+        auth.stop()
+
+
+@pytest.fixture(scope="session")
+def silent_server() -> Iterator[SilentServer]:
+    server = SilentServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def tls_front(
+    mlflow_servers: SimpleNamespace, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TlsFront]:
+    port = int(mlflow_servers.plain.url.rsplit(":", 1)[1])
+    front = TlsFront(port, tmp_path_factory.mktemp("tls"))
+    yield front
+    front.close()
+
+
+@pytest.fixture
+def closed_url() -> str:
+    """An http URL on a loopback port where nothing listens."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
+class BindingsFile:
+    """The bindings file a test's server reads; `write` replaces it atomically."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def write(self, document: dict[str, Any] | str) -> None:
+        text = (
+            document
+            if isinstance(document, str)
+            else yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+        )
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, self.path)
+
+
+@pytest.fixture
+def bindings(tmp_path: Path) -> BindingsFile:
+    return BindingsFile(tmp_path / "bindings.yaml")
+
+
+@pytest.fixture
+def extension_config() -> dict[str, Any]:
+    """Extra MlflowGroupsApp settings a test wants (override in a test module)."""
+    return {}
+
+
+@pytest.fixture
+def jp_server_config(
+    bindings: BindingsFile, tmp_path: Path, extension_config: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "ServerApp": {"jpserver_extensions": {"jupyter_mlflow_groups": True}},
+        "KernelProvisionerFactory": {"default_provisioner_name": "mlflow-groups-provisioner"},
+        "MlflowGroupsApp": {
+            "bindings_file": str(bindings.path),
+            "user": OWNER,
+            "state_dir": str(tmp_path / "state"),
+            "status_timeout": 3.0,
+            **extension_config,
+        },
+    }
+
+
+@pytest.fixture(autouse=True)
+def fresh_provisioner_factory() -> Iterator[None]:
+    """The provisioner factory is a process-wide singleton that outlives each test's server."""
+    KernelProvisionerFactory.clear_instance()
+    yield
+    KernelProvisionerFactory.clear_instance()
+
+
+async def fetch_json(
+    jp_fetch: Any, *parts: str, method: str = "GET", body: Any = None
+) -> tuple[int, Any]:
+    """Call the server; return (status, JSON body) for successes and errors alike."""
+    from tornado.httpclient import HTTPClientError
+
+    kwargs: dict[str, Any] = {"method": method}
+    if body is not None:
+        kwargs["body"] = body if isinstance(body, (str, bytes)) else json.dumps(body)
+    elif method in ("PUT", "POST"):
+        kwargs["body"] = ""
+    try:
+        response = await jp_fetch(*parts, **kwargs)
+    except HTTPClientError as error:
+        assert error.response is not None
+        return error.code, json.loads(error.response.body or b"null")
+    return response.code, json.loads(response.body or b"null")

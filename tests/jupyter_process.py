@@ -1,0 +1,131 @@
+"""A real `jupyter server` process, configured only by what `pip install` shipped, and a
+minimal client for its REST API and kernel websockets (used by tests and benchmarks)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+from servers import free_port
+from tornado.websocket import websocket_connect
+
+
+class JupyterServerProcess:
+    def __init__(
+        self, home: Path, env: dict[str, str] | None = None, args: list[str] | None = None
+    ) -> None:
+        self.home = home
+        self.port = free_port()
+        self.token = uuid.uuid4().hex
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = home / f"jupyter-{self.port}.log"
+        self.env = {
+            **os.environ,
+            "HOME": str(home),
+            "JUPYTER_CONFIG_DIR": str(home / "config"),
+            "JUPYTER_DATA_DIR": str(home / "data"),
+            "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+            **(env or {}),
+        }
+        self.args = args or []
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60) -> JupyterServerProcess:
+        command = [
+            sys.executable, "-m", "jupyter", "server", "--no-browser", "--allow-root",
+            f"--port={self.port}", "--ip=127.0.0.1", f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.home}", *self.args,
+        ]  # fmt: skip
+        self.home.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                command, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"jupyter server exited: {self.log()[-3000:]}")
+            try:
+                self.request("GET", "/api/status")
+                return self
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.2)
+        raise RuntimeError(f"jupyter server did not start in {timeout} s: {self.log()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def request(self, method: str, path: str, body: Any = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else (b"" if method != "GET" else None)
+        request = urllib.request.Request(f"{self.url}{path}", data=data, method=method)
+        request.add_header("Authorization", f"token {self.token}")
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read() or b"null")
+
+    def start_kernel(self, name: str = "python3") -> str:
+        return self.request("POST", "/api/kernels", {"name": name})["id"]
+
+    async def execute(self, kernel_id: str, code: str, timeout: float = 60) -> str:
+        """Run `code` over the kernel's websocket; return its stdout."""
+        return await self._roundtrip(kernel_id, "execute_request", {
+            "code": code, "silent": False, "store_history": False,
+            "user_expressions": {}, "allow_stdin": False, "stop_on_error": True,
+        }, timeout)  # fmt: skip
+
+    async def wait_ready(self, kernel_id: str, timeout: float = 60) -> None:
+        """Until the kernel answers a kernel_info_request: ready for work."""
+        await self._roundtrip(kernel_id, "kernel_info_request", {}, timeout)
+
+    async def _roundtrip(self, kernel_id: str, msg_type: str, content: dict, timeout: float) -> str:
+        url = f"ws://127.0.0.1:{self.port}/api/kernels/{kernel_id}/channels?token={self.token}"
+        connection = await websocket_connect(url, connect_timeout=timeout)
+        msg_id = uuid.uuid4().hex
+        connection.write_message(json.dumps({
+            "header": {"msg_id": msg_id, "msg_type": msg_type, "session": uuid.uuid4().hex,
+                       "username": "test", "version": "5.3", "date": ""},
+            "parent_header": {}, "metadata": {}, "content": content, "channel": "shell",
+            "buffers": [],
+        }))  # fmt: skip
+        output: list[str] = []
+        reply_seen = idle_seen = False
+        deadline = time.monotonic() + timeout
+        try:
+            while not (reply_seen and (idle_seen or msg_type != "execute_request")):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{msg_type} got no reply in {timeout} s")
+                raw = await connection.read_message()
+                if raw is None:
+                    raise ConnectionError("kernel websocket closed")
+                message = json.loads(raw)
+                if message.get("parent_header", {}).get("msg_id") != msg_id:
+                    continue
+                kind = message["header"]["msg_type"]
+                if kind == "stream":
+                    output.append(message["content"]["text"])
+                elif kind == "status" and message["content"]["execution_state"] == "idle":
+                    idle_seen = True
+                elif kind.endswith("_reply"):
+                    reply_seen = True
+                    if message["content"].get("status") == "error":
+                        raise RuntimeError(message["content"].get("evalue"))
+        finally:
+            connection.close()
+        return "".join(output)

@@ -1,0 +1,193 @@
+"""Real servers for the tests: MLflow tracking servers, a TLS front, a socket that never answers.
+
+Nothing here imitates MLflow: the MLflow servers are `mlflow server` processes with a sqlite
+backend in a temporary directory, one plain and one with the `basic-auth` app and workspaces.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ADMIN_USER = "admin"
+ADMIN_PASSWORD = "admin-password-0123"  # the basic-auth app wants at least 12 characters
+READER_USER = "reader"
+READER_PASSWORD = "reader-password-0123"
+TEAM_WORKSPACE = "team-x"  # a workspace the reader has no permission for
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class MlflowServer:
+    url: str
+    root: Path
+    process: subprocess.Popen[bytes]
+    auth: tuple[str, str] | None = None
+    log_path: Path = field(default_factory=Path)
+
+    def request(self, method: str, path: str, body: dict | None = None) -> dict:
+        """A call to the server's REST API (as admin where auth is on)."""
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self.url}{path}", data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        if self.auth:
+            token = base64.b64encode(":".join(self.auth).encode()).decode()
+            request.add_header("Authorization", f"Basic {token}")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read() or b"{}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+def start_mlflow(root: Path, *, basic_auth: bool = False, workspaces: bool = False) -> MlflowServer:
+    """Start `mlflow server` (one worker, no job runner: the light form); does not wait."""
+    root.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    for name in list(env):
+        if name.startswith(("MLFLOW_TRACKING_", "AWS_")):
+            del env[name]
+    command = [
+        sys.executable, "-m", "mlflow", "server",
+        "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
+        "--artifacts-destination", str(root / "artifacts"),
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+    ]  # fmt: skip
+    auth = None
+    if basic_auth:
+        config = root / "auth.ini"
+        config.write_text(
+            "[mlflow]\n"
+            "default_permission = NO_PERMISSIONS\n"
+            f"database_uri = sqlite:///{root / 'auth.db'}\n"
+            f"admin_username = {ADMIN_USER}\n"
+            f"admin_password = {ADMIN_PASSWORD}\n"
+            "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+        )
+        env["MLFLOW_AUTH_CONFIG_PATH"] = str(config)
+        env["MLFLOW_FLASK_SERVER_SECRET_KEY"] = "tests-only-flask-secret"
+        command += ["--app-name", "basic-auth"]
+        auth = (ADMIN_USER, ADMIN_PASSWORD)
+    if workspaces:
+        command += ["--enable-workspaces"]
+    log_path = root / "server.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    return MlflowServer(f"http://127.0.0.1:{port}", root, process, auth, log_path)
+
+
+def wait_until_healthy(server: MlflowServer, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"mlflow server exited: {server.log_path.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{server.url}/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"mlflow server not healthy after {timeout} s: {server.log_path}")
+
+
+def prepare_auth_server(server: MlflowServer) -> None:
+    """A non-admin user, and a workspace that user has no permission for."""
+    server.request(
+        "POST",
+        "/api/2.0/mlflow/users/create",
+        {"username": READER_USER, "password": READER_PASSWORD},
+    )
+    server.request("POST", "/api/3.0/mlflow/workspaces", {"name": TEAM_WORKSPACE})
+
+
+class SilentServer:
+    """A TCP port that accepts connections (the kernel's backlog) and never answers."""
+
+    def __init__(self) -> None:
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.listen(128)
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+
+    def close(self) -> None:
+        self.socket.close()
+
+
+class TlsFront:
+    """TLS termination in front of a real server: a certificate from a test CA (trustme)."""
+
+    def __init__(self, upstream_port: int, directory: Path) -> None:
+        import trustme
+
+        authority = trustme.CA()
+        certificate = authority.issue_cert("127.0.0.1", "localhost")
+        self.ca_path = directory / "ca.pem"
+        authority.cert_pem.write_to_path(str(self.ca_path))
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        certificate.configure_cert(self.context)
+        self.upstream_port = upstream_port
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.url = f"https://127.0.0.1:{self.listener.getsockname()[1]}"
+        self._stopped = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._stopped:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        try:
+            secure = self.context.wrap_socket(client, server_side=True)
+        except (ssl.SSLError, OSError):
+            client.close()  # a client that refused our certificate: exactly what tests check
+            return
+        upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+        threading.Thread(target=_pipe, args=(upstream, secure), daemon=True).start()
+        _pipe(secure, upstream)
+
+    def close(self) -> None:
+        self._stopped = True
+        self.listener.close()
+
+
+def _pipe(source: socket.socket, target: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        while chunk := source.recv(65536):
+            target.sendall(chunk)
+    for end in (source, target):
+        with contextlib.suppress(OSError):
+            end.shutdown(socket.SHUT_RDWR)

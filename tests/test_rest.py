@@ -1,0 +1,168 @@
+"""The REST API: shapes, masking, refusals, malformed requests, authentication."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from conftest import fetch_json
+from tornado.httpclient import HTTPClientError
+
+API = ("mlflow-groups", "api")
+PASSWORD = "rest-secret-password-5c1d"
+AWS_SECRET = "rest-secret-aws-c0ffee"
+
+
+@pytest.fixture
+def groups_file(bindings):
+    bindings.write(
+        {
+            "default_group": "team-a",
+            "groups": {
+                "team-a": {
+                    "tracking_uri": "https://svc:uri-pass-4411@mlflow.team-a.invalid",
+                    "ui_url": "https://ui.team-a.invalid",
+                    "tracking_env": {
+                        "MLFLOW_TRACKING_USERNAME": "svc-team-a",
+                        "MLFLOW_TRACKING_PASSWORD": PASSWORD,
+                    },
+                    "artifact_env": {
+                        "AWS_ACCESS_KEY_ID": "AKIDREST",
+                        "AWS_SECRET_ACCESS_KEY": AWS_SECRET,
+                        "MLFLOW_S3_ENDPOINT_URL": "https://s3.team-a.invalid",
+                    },
+                    "members": ["alice"],
+                    "admins": ["alice"],
+                },
+                "broken": {"tracking_uri": "ftp://x", "members": ["alice"]},
+                "others": {"tracking_uri": "http://others.invalid", "members": ["bob"]},
+            },
+        }
+    )
+
+
+async def test_groups_lists_the_user_s_groups_with_secrets_masked(groups_file, jp_fetch):
+    status, body = await fetch_json(jp_fetch, *API, "groups")
+    assert status == 200
+    assert body["user"] == "alice"
+    assert body["active"] == body["default"] == "team-a"
+    assert [group["name"] for group in body["groups"]] == ["team-a", "broken"]
+    team_a = body["groups"][0]
+    assert team_a["active"] is True and team_a["admin"] is True and team_a["valid"] is True
+    assert team_a["tracking_uri"] == "https://svc:***@mlflow.team-a.invalid"
+    assert team_a["ui_url"] == "https://ui.team-a.invalid"
+    assert team_a["auth"] == "basic"
+    assert team_a["tracking_env"]["MLFLOW_TRACKING_PASSWORD"] == {"set": True, "secret": True}
+    assert team_a["artifact_env"]["AWS_SECRET_ACCESS_KEY"] == {"set": True, "secret": True}
+    assert team_a["artifact_env"]["AWS_ACCESS_KEY_ID"] == {"set": True, "secret": True}
+    text = json.dumps(body)
+    for secret in (PASSWORD, AWS_SECRET, "uri-pass-4411", "AKIDREST"):
+        assert secret not in text
+
+
+async def test_a_bad_group_is_listed_with_its_problems(groups_file, jp_fetch):
+    _, body = await fetch_json(jp_fetch, *API, "groups")
+    broken = body["groups"][1]
+    assert broken["valid"] is False
+    assert broken["problems"][0]["field"] == "tracking_uri"
+    assert "unsupported scheme 'ftp'" in broken["problems"][0]["message"]
+
+
+async def test_a_broken_bindings_file_is_reported_to_the_user(bindings, jp_fetch):
+    bindings.write("groups: [unclosed")
+    status, body = await fetch_json(jp_fetch, *API, "groups")
+    assert status == 200
+    assert body["groups"] == []
+    assert "is not valid YAML" in body["errors"][0]
+
+
+async def test_switching_the_active_group(groups_file, jp_fetch):
+    status, body = await fetch_json(
+        jp_fetch, *API, "active", method="PUT", body={"group": "broken"}
+    )
+    assert status == 200
+    assert body["active"] == "broken"
+    assert body["group"]["valid"] is False
+    _, listing = await fetch_json(jp_fetch, *API, "groups")
+    assert listing["active"] == "broken"
+
+
+async def test_switching_to_a_group_the_user_is_not_in_is_403(groups_file, jp_fetch):
+    status, body = await fetch_json(
+        jp_fetch, *API, "active", method="PUT", body={"group": "others"}
+    )
+    assert status == 403
+    assert body["error"]["code"] == "forbidden"
+    assert "You (alice) are not a member of the group 'others'" in body["error"]["message"]
+    _, listing = await fetch_json(jp_fetch, *API, "groups")
+    assert listing["active"] == "team-a"
+
+
+async def test_switching_to_an_unknown_group_is_404(groups_file, jp_fetch):
+    status, body = await fetch_json(jp_fetch, *API, "active", method="PUT", body={"group": "ghost"})
+    assert (status, body["error"]["code"]) == (404, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("payload", "fragment"),
+    [
+        ("{not json", "not valid JSON"),
+        ("", "not valid JSON"),
+        ('["team-a"]', "must be a JSON object"),
+        ("{}", 'Send {"group": "<group name>"}'),
+        ('{"group": 3}', 'Send {"group": "<group name>"}'),
+        ('{"group": ""}', 'Send {"group": "<group name>"}'),
+        (b"\xff\xfe", "not valid JSON"),
+    ],
+)
+async def test_malformed_requests_are_400_with_a_reason(groups_file, jp_fetch, payload, fragment):
+    status, body = await fetch_json(jp_fetch, *API, "active", method="PUT", body=payload)
+    assert status == 400
+    assert body["error"]["code"] == "bad_request"
+    assert fragment in body["error"]["message"]
+
+
+async def test_unknown_resources_and_methods_answer_in_the_error_shape(groups_file, jp_fetch):
+    status, body = await fetch_json(jp_fetch, *API, "nothing", "here")
+    assert (status, body["error"]["code"]) == (404, "not_found")
+    status, body = await fetch_json(jp_fetch, *API, "groups", method="POST", body={})
+    assert status == 405
+    assert body["error"]["code"] == "method_not_allowed"
+    assert "traceback" not in json.dumps(body)
+
+
+async def test_status_of_an_unknown_or_foreign_group(groups_file, jp_fetch):
+    status, body = await fetch_json(jp_fetch, *API, "groups", "ghost", "status")
+    assert (status, body["error"]["code"]) == (404, "not_found")
+    status, body = await fetch_json(jp_fetch, *API, "groups", "others", "status")
+    assert (status, body["error"]["code"]) == (403, "forbidden")
+
+
+def sample_requests():
+    """One request per method of every registered route, with path arguments filled in."""
+    from jupyter_mlflow_groups.handlers import routes
+
+    for pattern, handler in routes():
+        path = re.sub(
+            r"\(\?P<(\w+)>[^)]*\)", lambda m: {"group": "team-a"}.get(m.group(1), "x"), pattern
+        )
+        for method in ("GET", "POST", "PUT", "DELETE", "PATCH"):
+            if method.lower() in handler.__dict__:
+                yield method, path
+
+
+async def test_every_route_refuses_requests_without_credentials(
+    groups_file, jp_serverapp, http_server_client, jp_base_url
+):
+    tried = 0
+    for method, path in sample_requests():
+        url = f"{jp_base_url.rstrip('/')}{path}"
+        body = '{"group": "team-a"}' if method in ("POST", "PUT", "PATCH") else None
+        with pytest.raises(HTTPClientError) as refused:
+            await http_server_client.fetch(url, method=method, body=body)
+        assert refused.value.code == 403, (method, path)
+        payload = refused.value.response.body.decode()
+        assert PASSWORD not in payload and "team-a.invalid" not in payload
+        tried += 1
+    assert tried >= 7
