@@ -28,23 +28,40 @@ from jupyter_process import JupyterServerProcess
 def write_plain_kernelspec(data_dir: Path) -> None:
     spec = data_dir / "kernels" / "python3-plain"
     spec.mkdir(parents=True)
-    spec.joinpath("kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3 (plain provisioner)",
-        "language": "python",
-        "metadata": {"kernel_provisioner": {"provisioner_name": "local-provisioner"}},
-    }))  # fmt: skip
+    spec.joinpath("kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "Python 3 (plain provisioner)",
+                "language": "python",
+                "metadata": {"kernel_provisioner": {"provisioner_name": "local-provisioner"}},
+            }
+        )
+    )
 
 
 def write_bindings(path: Path, secret: Path) -> None:
     secret.write_text("benchmark-secret\n")
-    path.write_text(json.dumps({"groups": {"bench": {
-        "tracking_uri": "http://127.0.0.1:5000",
-        "tracking_env": {"MLFLOW_TRACKING_USERNAME": "bench",
-                         "MLFLOW_TRACKING_PASSWORD": f"${{file:{secret}}}"},
-        "artifact_env": {"AWS_ACCESS_KEY_ID": "id", "AWS_SECRET_ACCESS_KEY": f"${{file:{secret}}}",
-                         "MLFLOW_S3_ENDPOINT_URL": "http://127.0.0.1:9000"},
-    }}}))  # fmt: skip
+    path.write_text(
+        json.dumps(
+            {
+                "groups": {
+                    "bench": {
+                        "tracking_uri": "http://127.0.0.1:5000",
+                        "tracking_env": {
+                            "MLFLOW_TRACKING_USERNAME": "bench",
+                            "MLFLOW_TRACKING_PASSWORD": f"${{file:{secret}}}",
+                        },
+                        "artifact_env": {
+                            "AWS_ACCESS_KEY_ID": "id",
+                            "AWS_SECRET_ACCESS_KEY": f"${{file:{secret}}}",
+                            "MLFLOW_S3_ENDPOINT_URL": "http://127.0.0.1:9000",
+                        },
+                    }
+                }
+            }
+        )
+    )
 
 
 async def time_start(server: JupyterServerProcess, spec: str) -> float:
@@ -93,7 +110,9 @@ def injection_cost(bindings: Path, calls: int = 2000) -> float:
     resolver = GroupResolver(
         store, ConfigMemberships(), ActiveGroupFile(bindings.parent / "state.json", log)
     )
-    service = MlflowGroupsService(store, resolver, "bench", 5.0, log)
+    service = MlflowGroupsService(
+        store, resolver, "bench", status_timeout=5.0, request_timeout=5.0, cache_ttl=0, log=log
+    )
     started = time.perf_counter()
     for _ in range(calls):
         service.apply_to_kernel_env(dict(os.environ))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,14 @@ from traitlets import Dict, Float, Unicode, default, validate
 
 from .binding_store import FILE_ENVIRONMENT_VARIABLE, BindingStore, default_bindings_file
 from .groups import ActiveGroupFile, ConfigMemberships, GroupResolver
-from .handlers import SETTINGS_KEY, routes
+from .handlers import (
+    AUTH_RESOURCE,
+    KERNEL_AUTHORIZER_KEY,
+    KERNEL_IDENTITY_KEY,
+    SETTINGS_KEY,
+    routes,
+)
+from .kernel_tokens import KernelTokenAuthorizer, KernelTokenIdentity
 from .provisioner import PROVISIONER_NAME
 from .service import MlflowGroupsService
 
@@ -55,6 +63,16 @@ class MlflowGroupsApp(ExtensionApp):
         5.0, help="Seconds a status check waits for a group's MLflow server."
     ).tag(config=True)
 
+    request_timeout = Float(
+        30.0, help="Seconds a registry read waits for a group's MLflow server."
+    ).tag(config=True)
+
+    cache_ttl = Float(
+        10.0,
+        help="Seconds registry reads are reused before MLflow is asked again (0: no cache). "
+        "Every read endpoint takes ?refresh=1 to bypass it.",
+    ).tag(config=True)
+
     @default("bindings_file")
     def _default_bindings_file(self) -> str:
         return default_bindings_file()
@@ -67,10 +85,16 @@ class MlflowGroupsApp(ExtensionApp):
     def _default_state_dir(self) -> str:
         return str(Path(jupyter_data_dir()) / "jupyter_mlflow_groups")
 
-    @validate("status_timeout")
+    @validate("status_timeout", "request_timeout")
     def _positive_timeout(self, proposal: dict[str, Any]) -> float:
         if proposal["value"] <= 0:
-            raise ValueError("status_timeout must be a positive number of seconds")
+            raise ValueError(f"{proposal['trait'].name} must be a positive number of seconds")
+        return proposal["value"]
+
+    @validate("cache_ttl")
+    def _non_negative_ttl(self, proposal: dict[str, Any]) -> float:
+        if proposal["value"] < 0:
+            raise ValueError("cache_ttl must be zero or a positive number of seconds")
         return proposal["value"]
 
     def _link_jupyter_server_extension(self, serverapp: Any) -> None:
@@ -89,9 +113,18 @@ class MlflowGroupsApp(ExtensionApp):
         active = ActiveGroupFile(Path(self.state_dir) / "active_groups.json", self.log)
         resolver = GroupResolver(store, ConfigMemberships(), active)
         self.service = MlflowGroupsService(
-            store, resolver, self.user, self.status_timeout, self.log
+            store,
+            resolver,
+            self.user,
+            status_timeout=self.status_timeout,
+            request_timeout=self.request_timeout,
+            cache_ttl=self.cache_ttl,
+            log=self.log,
         )
+        self.service.server_url = kernel_api_url(self.serverapp)
         self.settings[SETTINGS_KEY] = self.service
+        self.settings[KERNEL_IDENTITY_KEY] = KernelTokenIdentity(self.service.tokens, log=self.log)
+        self.settings[KERNEL_AUTHORIZER_KEY] = KernelTokenAuthorizer(AUTH_RESOURCE, log=self.log)
         store.current()  # load and report the bindings now, not at the first request
         self._warn_when_kernels_miss_bindings()
 
@@ -120,3 +153,23 @@ class MlflowGroupsApp(ExtensionApp):
                 factory.default_provisioner_name,
                 PROVISIONER_NAME,
             )
+
+
+def kernel_api_url(serverapp: Any) -> Callable[[], str | None]:
+    """How kernels on this machine reach the server: loopback when it listens everywhere.
+
+    A callable, read at each kernel start: the port is only final once the server is bound.
+    """
+
+    def url() -> str | None:
+        if serverapp.sock:
+            return None  # a unix socket: kernels' HTTP clients cannot follow
+        ip = serverapp.ip
+        if ip in ("", "localhost", "0.0.0.0", "::"):
+            host = "127.0.0.1"
+        else:
+            host = f"[{ip}]" if ":" in ip else ip
+        scheme = "https" if serverapp.certfile else "http"
+        return f"{scheme}://{host}:{serverapp.port}{serverapp.base_url}"
+
+    return url

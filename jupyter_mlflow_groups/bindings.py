@@ -19,6 +19,10 @@ from .secrets import SecretReferenceError, is_public, mask_uri, resolve
 
 #: Set in every kernel: the name of the group whose binding the kernel carries.
 GROUP_VARIABLE = "JUPYTER_MLFLOW_GROUP"
+#: Set in every kernel: how it reaches this extension's API (see kernel_tokens.py).
+URL_VARIABLE = "JUPYTER_MLFLOW_GROUPS_URL"
+TOKEN_VARIABLE = "JUPYTER_MLFLOW_GROUPS_TOKEN"
+_EXTENSION_VARIABLES = (GROUP_VARIABLE, URL_VARIABLE, TOKEN_VARIABLE)
 
 #: What a binding's own fields become in a kernel's environment.
 FIELD_VARIABLES = {
@@ -34,7 +38,7 @@ STALE_RUN_STATE = ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_N
 #: nothing leaks from the server's environment or from another group.
 BASE_MANAGED_VARIABLES = frozenset(
     {
-        GROUP_VARIABLE,
+        *_EXTENSION_VARIABLES,
         *FIELD_VARIABLES.values(),
         *STALE_RUN_STATE,
         "MLFLOW_TRACKING_USERNAME",
@@ -346,8 +350,8 @@ class _Parser:
                 owner = next(k for k, v in FIELD_VARIABLES.items() if v == name)
                 self.problem(where, f"set the binding's '{owner}' field instead")
                 continue
-            if name in STALE_RUN_STATE or name == GROUP_VARIABLE:
-                self.problem(where, "is run state the extension manages; it cannot be bound")
+            if name in STALE_RUN_STATE or name in _EXTENSION_VARIABLES:
+                self.problem(where, "is set by the extension itself; it cannot be bound")
                 continue
             if item is None:
                 self.problem(where, "has no value")

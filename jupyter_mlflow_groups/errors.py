@@ -14,7 +14,23 @@ HINTS = {
     "forbidden": "MLflow accepted the credentials but refused access: ask your MLflow admin for "
     "permission.",
     "not_found": "The MLflow server does not know this resource.",
+    "bad_request": "Check the request: MLflow's message says what it could not accept.",
     "mlflow_error": "The MLflow server answered with an error; its message says more.",
+}
+
+
+#: The status our REST API answers with when MLflow fails. MLflow's own 401/403 become 502:
+#: the group's credentials were refused, not the user's session with Jupyter.
+HTTP_STATUS = {
+    "not_configured": 503,
+    "unreachable": 502,
+    "timeout": 504,
+    "tls": 502,
+    "unauthorized": 502,
+    "forbidden": 502,
+    "not_found": 404,
+    "bad_request": 400,
+    "mlflow_error": 502,
 }
 
 

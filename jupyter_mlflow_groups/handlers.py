@@ -1,8 +1,9 @@
 """Thin REST handlers over the service: parse the request, call one method, write JSON.
 
-Every handler is authenticated and authorized by Jupyter Server; every error, including
-Jupyter's own 403s and unexpected failures, is written as `{"error": {"code", "message"}}` and
-never with a traceback.
+Every handler is authenticated and authorized by Jupyter Server (or by a kernel's token, which
+grants this API only; see kernel_tokens.py). Every error, including Jupyter's own 403s and
+unexpected failures, is written as `{"error": {"code", "message", "hint"}}`, never with a
+traceback.
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
-from .errors import ApiError
+from .errors import HINTS, HTTP_STATUS, ApiError, MlflowError
+from .kernel_tokens import TOKEN_HEADER
 from .service import MlflowGroupsService
 
 AUTH_RESOURCE = "mlflow_groups"
 SETTINGS_KEY = "mlflow_groups_service"
+KERNEL_IDENTITY_KEY = "mlflow_groups_kernel_identity"
+KERNEL_AUTHORIZER_KEY = "mlflow_groups_kernel_authorizer"
 API = "/mlflow-groups/api"
-_GROUP = r"(?P<group>[^/]+)"
+_SEGMENT = "[^/]+"
 
 _STATUS_CODES = {
     400: "bad_request",
@@ -34,13 +38,26 @@ _STATUS_CODES = {
 
 
 class MlflowGroupsHandler(ExtensionHandlerMixin, APIHandler):
-    """Base: the service, strict JSON bodies and the error shape."""
+    """Base: the service, kernel-token auth, strict inputs and the error shape."""
 
     auth_resource = AUTH_RESOURCE
 
     @property
     def service(self) -> MlflowGroupsService:
         return self.settings[SETTINGS_KEY]
+
+    @property
+    def identity_provider(self) -> Any:
+        """A kernel's token is checked by our own provider; everything else by Jupyter's."""
+        if TOKEN_HEADER in self.request.headers:
+            return self.settings[KERNEL_IDENTITY_KEY]
+        return super().identity_provider
+
+    @property
+    def authorizer(self) -> Any:
+        if TOKEN_HEADER in self.request.headers:
+            return self.settings[KERNEL_AUTHORIZER_KEY]
+        return super().authorizer
 
     def json_body(self) -> dict[str, Any]:
         """The request body as a JSON object; 400 with the reason otherwise."""
@@ -54,16 +71,35 @@ class MlflowGroupsHandler(ExtensionHandlerMixin, APIHandler):
             raise ApiError(400, "bad_request", "The request body must be a JSON object.")
         return body
 
+    def int_argument(self, name: str, default: int) -> int:
+        value = self.get_query_argument(name, None)
+        if value is None:
+            return default
+        try:
+            return int(value)
+        except ValueError:
+            raise ApiError(400, "bad_request", f"'{name}' must be a whole number") from None
+
+    def refresh_requested(self) -> bool:
+        return self.get_query_argument("refresh", "").lower() in ("1", "true", "yes")
+
     def write_json(self, payload: Any, status: int = 200) -> None:
         self.set_status(status)
+        self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(payload))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         error = kwargs.get("exc_info", (None, None, None))[1]
+        hint = ""
         if isinstance(error, ApiError):
             status_code, code, message = error.status, error.code, error.message
+        elif isinstance(error, MlflowError):
+            status_code, code, message = HTTP_STATUS.get(error.code, 502), error.code, error.message
+            hint = HINTS.get(error.code, "")
         elif isinstance(error, web.HTTPError):
             code = _STATUS_CODES.get(status_code, "error")
+            if status_code == 403 and not self._authenticated():
+                code = "unauthenticated"
             message = error.log_message or self._reason or "Request refused"
             if error.log_message and error.args:
                 message = error.log_message % error.args
@@ -71,10 +107,16 @@ class MlflowGroupsHandler(ExtensionHandlerMixin, APIHandler):
             status_code, code, message = 500, "internal_error", "Internal error: see the server log"
         self.set_status(status_code)
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"error": {"code": code, "message": message}}))
+        self.finish(json.dumps({"error": {"code": code, "message": message, "hint": hint}}))
+
+    def _authenticated(self) -> bool:
+        try:
+            return bool(self.current_user)
+        except Exception:  # an error before authentication ran
+            return False
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
-        if isinstance(value, ApiError):  # expected, already explained to the client
+        if isinstance(value, (ApiError, MlflowError)):  # expected, explained to the client
             self.log.info("MLflow groups: %s %s: %s", self.request.method, self.request.path, value)
         else:
             super().log_exception(typ, value, tb)
@@ -102,6 +144,53 @@ class GroupStatusHandler(MlflowGroupsHandler):
     @authorized
     async def get(self, group: str) -> None:
         self.write_json(await self.service.status(group))
+
+
+class ModelsHandler(MlflowGroupsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, group: str) -> None:
+        self.write_json(
+            await self.service.models(
+                group,
+                filter_string=self.get_query_argument("filter", ""),
+                order_by=self.get_query_arguments("order_by"),
+                max_results=self.int_argument("max_results", 25),
+                page_token=self.get_query_argument("page_token", None) or None,
+                refresh=self.refresh_requested(),
+            )
+        )
+
+
+class ModelHandler(MlflowGroupsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, group: str, name: str) -> None:
+        self.write_json(
+            await self.service.model(
+                group,
+                name,
+                max_results=self.int_argument("max_results", 25),
+                page_token=self.get_query_argument("page_token", None) or None,
+                refresh=self.refresh_requested(),
+            )
+        )
+
+
+class VersionHandler(MlflowGroupsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, group: str, name: str, version: str) -> None:
+        self.write_json(await self.service.version(group, name, version, self.refresh_requested()))
+
+
+class MetricHistoryHandler(MlflowGroupsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, group: str, run_id: str, key: str) -> None:
+        self.write_json(
+            await self.service.metric_history(group, run_id, key, self.refresh_requested())
+        )
 
 
 class NotFoundHandler(MlflowGroupsHandler):
@@ -133,9 +222,16 @@ class NotFoundHandler(MlflowGroupsHandler):
 
 
 def routes() -> list[tuple[str, type[MlflowGroupsHandler]]]:
+    group = f"{API}/groups/(?P<group>{_SEGMENT})"
+    model = f"{group}/models/(?P<name>{_SEGMENT})"
     return [
         (f"{API}/groups", GroupsHandler),
         (f"{API}/active", ActiveGroupHandler),
-        (f"{API}/groups/{_GROUP}/status", GroupStatusHandler),
+        (f"{group}/status", GroupStatusHandler),
+        (f"{group}/models", ModelsHandler),
+        (model, ModelHandler),
+        (f"{model}/versions/(?P<version>{_SEGMENT})", VersionHandler),
+        # metric keys may hold slashes ("train/loss"): the rest of the path is the key
+        (f"{group}/runs/(?P<run_id>{_SEGMENT})/metrics/(?P<key>.+)", MetricHistoryHandler),
         (f"{API}/(?P<path>.*)", NotFoundHandler),
     ]

@@ -134,6 +134,8 @@ class MlflowHttp:
         code = response.code
         detail = _mlflow_message(response)
         where = self.shown_url
+        if code == 400:
+            return MlflowError("bad_request", f"MLflow refused the request{detail}", code)
         if code == 401:
             return MlflowError(
                 "unauthorized", f"MLflow at {where} refused the credentials (401)", code

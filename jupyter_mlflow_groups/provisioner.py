@@ -28,8 +28,14 @@ class MlflowGroupsProvisioner(LocalProvisioner):  # type: ignore[misc]
         if service is None:
             self.log.debug("MLflow groups extension not loaded: kernel started without a binding")
             return kwargs
-        service.apply_to_kernel_env(kwargs["env"])
+        service.apply_to_kernel_env(kwargs["env"], self.kernel_id)
         return kwargs
+
+    async def cleanup(self, restart: bool = False) -> None:
+        await super().cleanup(restart=restart)
+        service = find_service(self.parent)
+        if service is not None and not restart:
+            service.forget_kernel(self.kernel_id)
 
 
 def find_service(owner: Any) -> MlflowGroupsService | None:

@@ -8,22 +8,27 @@ is the one every kernel gets.
 from __future__ import annotations
 
 import logging
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any
-
-from tornado.httpclient import AsyncHTTPClient
 
 from .binding_store import BindingStore
 from .bindings import (
     BASE_MANAGED_VARIABLES,
     GROUP_VARIABLE,
+    TOKEN_VARIABLE,
+    URL_VARIABLE,
     GroupBinding,
     UnusableBinding,
     env_for,
     summarize,
 )
+from .cache import TtlCache
+from .errors import MlflowError
 from .groups import GroupResolver
+from .kernel_tokens import KernelTokens
 from .mlflow_http import make_client
+from .registry import GroupConnection, RegistryService
+from .secrets import mask_uri, resolve
 from .status import check_status
 
 RESTART_NOTE = (
@@ -39,6 +44,8 @@ class MlflowGroupsService:
         resolver: GroupResolver,
         user: str,
         status_timeout: float,
+        request_timeout: float,
+        cache_ttl: float,
         log: logging.Logger,
     ) -> None:
         self.store = store
@@ -46,13 +53,20 @@ class MlflowGroupsService:
         self.user = user
         self.status_timeout = status_timeout
         self.log = log
-        self._http: AsyncHTTPClient | None = None
+        self.tokens = KernelTokens()
+        self.server_url: Callable[[], str | None] = lambda: None  # set by the server app
+        self.request_timeout = request_timeout
+        self.cache = TtlCache(cache_ttl)
+        self._registry: RegistryService | None = None
 
     @property
-    def http(self) -> AsyncHTTPClient:
-        if self._http is None:  # created lazily, on the running event loop
-            self._http = make_client()
-        return self._http
+    def registry(self) -> RegistryService:
+        """Created at first use, on the running event loop its HTTP client belongs to."""
+        if self._registry is None:
+            self._registry = RegistryService(make_client(), self.request_timeout, self.cache)
+        return self._registry
+
+    # -- groups -------------------------------------------------------------------------------
 
     def groups(self) -> dict[str, Any]:
         """The user's groups with masked bindings, and which one is active."""
@@ -78,16 +92,56 @@ class MlflowGroupsService:
 
     async def status(self, group: str) -> dict[str, Any]:
         binding = self.resolver.binding(self.user, group)
-        return await check_status(binding, self.http, self.status_timeout)
+        return await check_status(binding, self.registry.client, self.status_timeout)
 
-    def apply_to_kernel_env(self, env: MutableMapping[str, str]) -> str | None:
-        """Strip every managed variable from a kernel's env, then set the active binding's.
+    # -- the registry -------------------------------------------------------------------------
 
-        Returns the group applied (None when the user has no group).
-        """
+    def connection(self, group: str) -> GroupConnection:
+        """The group's MLflow, if the user is in the group and its binding is usable."""
+        binding = self.resolver.binding(self.user, group)
+        try:
+            env = env_for(binding)
+        except UnusableBinding as error:
+            raise MlflowError(
+                "not_configured", f"MLflow is not configured for group '{group}': {error}"
+            ) from None
+        uri = env.get("MLFLOW_TRACKING_URI", "")
+        if not uri.startswith(("http://", "https://")):
+            raise MlflowError(
+                "not_configured",
+                f"Group '{group}' has no MLflow tracking server to browse: its tracking URI is "
+                f"{summarize(binding)['tracking_uri'] or 'not set'} (kernels use such stores "
+                "directly; browsing needs an http(s) server)",
+            )
+        ui_url = binding.effective_ui_url
+        return GroupConnection(group, env, mask_uri(resolve(ui_url)) if ui_url else None)
+
+    async def models(self, group: str, **query: Any) -> dict[str, Any]:
+        return await self.registry.models(self.connection(group), **query)
+
+    async def model(self, group: str, name: str, **query: Any) -> dict[str, Any]:
+        return await self.registry.model(self.connection(group), name, **query)
+
+    async def version(self, group: str, name: str, version: str, refresh: bool) -> dict[str, Any]:
+        return await self.registry.version(self.connection(group), name, version, refresh)
+
+    async def metric_history(
+        self, group: str, run_id: str, key: str, refresh: bool
+    ) -> dict[str, Any]:
+        return await self.registry.metric_history(self.connection(group), run_id, key, refresh)
+
+    # -- kernels ------------------------------------------------------------------------------
+
+    def apply_to_kernel_env(self, env: MutableMapping[str, str], kernel_id: str) -> str | None:
+        """Strip every managed variable from a kernel's env, then set the active binding's and
+        the kernel's way back to this API. Returns the group applied (None: no group)."""
         bindings = self.store.current()
         for name in BASE_MANAGED_VARIABLES | bindings.managed_variables():
             env.pop(name, None)
+        server_url = self.server_url()
+        if server_url:
+            env[URL_VARIABLE] = server_url
+            env[TOKEN_VARIABLE] = self.tokens.issue(kernel_id, self.user)
         group = self.resolver.active_group(self.user, bindings)
         if group is None:
             self.log.warning(
@@ -102,9 +156,18 @@ class MlflowGroupsService:
             return group
         env.update(resolved)
         self.log.info(
-            "MLflow groups: kernel gets group '%s' (%s)", group, ", ".join(sorted(resolved))
+            "MLflow groups: kernel %s gets group '%s' (%s)",
+            kernel_id,
+            group,
+            ", ".join(sorted(resolved)),
         )
         return group
+
+    def forget_kernel(self, kernel_id: str) -> None:
+        """The kernel shut down: its token stops working."""
+        self.tokens.revoke(kernel_id)
+
+    # -- helpers ------------------------------------------------------------------------------
 
     def _describe(self, binding: GroupBinding, active: str | None) -> dict[str, Any]:
         return {
@@ -114,6 +177,5 @@ class MlflowGroupsService:
         }
 
     def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
-            self._http = None
+        if self._registry is not None:
+            self._registry.client.close()

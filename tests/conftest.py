@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 from jupyter_client.provisioning import KernelProvisionerFactory
+from seeding import SeededRegistry, seed_registry
 from servers import (
     SilentServer,
     TlsFront,
@@ -38,6 +39,14 @@ def mlflow_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleN
     finally:
         plain.stop()
         auth.stop()
+
+
+@pytest.fixture(scope="session")
+def seeded(mlflow_servers: SimpleNamespace) -> SeededRegistry:
+    """The plain server's registry: 263 models (20 with 3 versions), runs, a 1,000-step history."""
+    return seed_registry(
+        mlflow_servers.plain.url, models=260, versions_per_model=3, multi_version_models=20
+    )
 
 
 @pytest.fixture(scope="session")
@@ -117,12 +126,12 @@ def fresh_provisioner_factory() -> Iterator[None]:
 
 
 async def fetch_json(
-    jp_fetch: Any, *parts: str, method: str = "GET", body: Any = None
+    jp_fetch: Any, *parts: str, method: str = "GET", body: Any = None, params: dict | None = None
 ) -> tuple[int, Any]:
     """Call the server; return (status, JSON body) for successes and errors alike."""
     from tornado.httpclient import HTTPClientError
 
-    kwargs: dict[str, Any] = {"method": method}
+    kwargs: dict[str, Any] = {"method": method, "params": params}
     if body is not None:
         kwargs["body"] = body if isinstance(body, (str, bytes)) else json.dumps(body)
     elif method in ("PUT", "POST"):

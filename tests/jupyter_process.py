@@ -41,10 +41,18 @@ class JupyterServerProcess:
 
     def start(self, timeout: float = 60) -> JupyterServerProcess:
         command = [
-            sys.executable, "-m", "jupyter", "server", "--no-browser", "--allow-root",
-            f"--port={self.port}", "--ip=127.0.0.1", f"--IdentityProvider.token={self.token}",
-            f"--ServerApp.root_dir={self.home}", *self.args,
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "jupyter",
+            "server",
+            "--no-browser",
+            "--allow-root",
+            f"--port={self.port}",
+            "--ip=127.0.0.1",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.home}",
+            *self.args,
+        ]
         self.home.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
@@ -85,10 +93,19 @@ class JupyterServerProcess:
 
     async def execute(self, kernel_id: str, code: str, timeout: float = 60) -> str:
         """Run `code` over the kernel's websocket; return its stdout."""
-        return await self._roundtrip(kernel_id, "execute_request", {
-            "code": code, "silent": False, "store_history": False,
-            "user_expressions": {}, "allow_stdin": False, "stop_on_error": True,
-        }, timeout)  # fmt: skip
+        return await self._roundtrip(
+            kernel_id,
+            "execute_request",
+            {
+                "code": code,
+                "silent": False,
+                "store_history": False,
+                "user_expressions": {},
+                "allow_stdin": False,
+                "stop_on_error": True,
+            },
+            timeout,
+        )
 
     async def wait_ready(self, kernel_id: str, timeout: float = 60) -> None:
         """Until the kernel answers a kernel_info_request: ready for work."""
@@ -98,12 +115,25 @@ class JupyterServerProcess:
         url = f"ws://127.0.0.1:{self.port}/api/kernels/{kernel_id}/channels?token={self.token}"
         connection = await websocket_connect(url, connect_timeout=timeout)
         msg_id = uuid.uuid4().hex
-        connection.write_message(json.dumps({
-            "header": {"msg_id": msg_id, "msg_type": msg_type, "session": uuid.uuid4().hex,
-                       "username": "test", "version": "5.3", "date": ""},
-            "parent_header": {}, "metadata": {}, "content": content, "channel": "shell",
-            "buffers": [],
-        }))  # fmt: skip
+        connection.write_message(
+            json.dumps(
+                {
+                    "header": {
+                        "msg_id": msg_id,
+                        "msg_type": msg_type,
+                        "session": uuid.uuid4().hex,
+                        "username": "test",
+                        "version": "5.3",
+                        "date": "",
+                    },
+                    "parent_header": {},
+                    "metadata": {},
+                    "content": content,
+                    "channel": "shell",
+                    "buffers": [],
+                }
+            )
+        )
         output: list[str] = []
         reply_seen = idle_seen = False
         deadline = time.monotonic() + timeout

@@ -64,8 +64,11 @@ class MlflowServer:
                 self.process.wait()
 
 
-def start_mlflow(root: Path, *, basic_auth: bool = False, workspaces: bool = False) -> MlflowServer:
-    """Start `mlflow server` (one worker, no job runner: the light form); does not wait."""
+def start_mlflow(
+    root: Path, *, basic_auth: bool = False, workspaces: bool = False, workers: int = 1
+) -> MlflowServer:
+    """Start `mlflow server` (by default one worker, no job runner: the light form); does not
+    wait for it to answer."""
     root.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
@@ -73,11 +76,21 @@ def start_mlflow(root: Path, *, basic_auth: bool = False, workspaces: bool = Fal
         if name.startswith(("MLFLOW_TRACKING_", "AWS_")):
             del env[name]
     command = [
-        sys.executable, "-m", "mlflow", "server",
-        "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
-        "--artifacts-destination", str(root / "artifacts"),
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--backend-store-uri",
+        f"sqlite:///{root / 'mlflow.db'}",
+        "--artifacts-destination",
+        str(root / "artifacts"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
     auth = None
     if basic_auth:
         config = root / "auth.ini"
@@ -191,3 +204,49 @@ def _pipe(source: socket.socket, target: socket.socket) -> None:
     for end in (source, target):
         with contextlib.suppress(OSError):
             end.shutdown(socket.SHUT_RDWR)
+
+
+class CountingProxy:
+    """A TCP proxy in front of a real server that records how many connections were open at
+    once: evidence that independent MLflow calls were made concurrently."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.open = self.most_open = self.total = 0
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.most_open = self.open
+            self.total = 0
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        with self._lock:
+            self.open += 1
+            self.total += 1
+            self.most_open = max(self.most_open, self.open)
+        try:
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            forward = threading.Thread(target=_pipe, args=(upstream, client), daemon=True)
+            forward.start()
+            _pipe(client, upstream)
+            forward.join(timeout=30)
+        finally:
+            with self._lock:
+                self.open -= 1
+
+    def close(self) -> None:
+        self.listener.close()

@@ -161,7 +161,7 @@ def test_a_reference_that_stops_resolving_makes_the_binding_unusable(tmp_path):
         (
             {"tracking_uri": "http://h", "artifact_env": {"MLFLOW_RUN_ID": "abc"}},
             "artifact_env.MLFLOW_RUN_ID",
-            "run state",
+            "set by the extension itself",
         ),
         (
             {"tracking_uri": "http://h", "artifact_env": {"MLFLOW_TRACKING_TOKEN": "t"}},

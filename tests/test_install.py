@@ -15,8 +15,11 @@ from kernels import ENV_CODE
 def test_jupyter_lists_the_extension_as_enabled_and_ok():
     listing = subprocess.run(
         [sys.executable, "-m", "jupyter", "server", "extension", "list"],
-        capture_output=True, text=True, check=True, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     text = listing.stdout + listing.stderr
     assert (
         "jupyter_mlflow_groups \x1b[32menabled" in text or "jupyter_mlflow_groups enabled" in text
@@ -38,19 +41,28 @@ def test_the_provisioner_is_registered_as_an_entry_point():
 @pytest.fixture
 def shipped_server(tmp_path):
     bindings = tmp_path / "bindings.json"
-    bindings.write_text(json.dumps({
-        "default_group": "team-a",
-        "groups": {
-            "team-a": {"tracking_uri": "http://team-a.invalid:5000",
-                       "tracking_env": {"MLFLOW_TRACKING_TOKEN": "${env:TEAM_A_TOKEN}"}},
-            "team-b": {"tracking_uri": "http://team-b.invalid:5000"},
-        },
-    }))  # fmt: skip
+    bindings.write_text(
+        json.dumps(
+            {
+                "default_group": "team-a",
+                "groups": {
+                    "team-a": {
+                        "tracking_uri": "http://team-a.invalid:5000",
+                        "tracking_env": {"MLFLOW_TRACKING_TOKEN": "${env:TEAM_A_TOKEN}"},
+                    },
+                    "team-b": {"tracking_uri": "http://team-b.invalid:5000"},
+                },
+            }
+        )
+    )
     server = JupyterServerProcess(
         tmp_path / "home",
-        env={"JUPYTER_MLFLOW_GROUPS_FILE": str(bindings), "TEAM_A_TOKEN": "token-from-server-env",
-             "MLFLOW_TRACKING_URI": "http://server-own.invalid"},
-    )  # fmt: skip
+        env={
+            "JUPYTER_MLFLOW_GROUPS_FILE": str(bindings),
+            "TEAM_A_TOKEN": "token-from-server-env",
+            "MLFLOW_TRACKING_URI": "http://server-own.invalid",
+        },
+    )
     yield server
     server.stop()
 

@@ -1,0 +1,389 @@
+"""Reads of a group's model registry, shaped for people: models, versions, runs, metrics.
+
+All MLflow calls are async HTTP with the binding's auth and a timeout; the calls one screen
+needs are made concurrently, and results are cached briefly (an explicit refresh bypasses the
+cache). Nothing here blocks the server's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import yaml
+from tornado.httpclient import AsyncHTTPClient
+
+from .cache import TtlCache
+from .errors import MlflowError
+from .mlflow_http import MlflowHttp
+
+API = "/api/2.0/mlflow"
+MAX_PAGE = 1000
+_HISTORY_PAGE = 25000
+_MAX_TOKEN = 4096
+_MAX_FILTER = 4096
+_MAX_MLMODEL = 1024 * 1024
+
+#: `(group, model name) -> {version: [deployment names]}`: which deployments serve a version.
+DeployedBy = Callable[[str, str], Awaitable[Mapping[str, list[str]]]]
+
+
+async def no_deployments(group: str, model: str) -> Mapping[str, list[str]]:
+    """The deployments index before any deployment service is wired in: nothing is deployed."""
+    return {}
+
+
+@dataclass(frozen=True)
+class GroupConnection:
+    """A group's resolved MLflow environment (with secrets: never shown, never logged)."""
+
+    group: str
+    env: Mapping[str, str] = field(repr=False)
+    ui_url: str | None = None
+
+    @property
+    def cache_key(self) -> tuple[str, str]:
+        """Changes whenever the binding does, so a re-bound group never sees stale data."""
+        digest = hashlib.sha256(json.dumps(sorted(self.env.items())).encode()).hexdigest()
+        return (self.group, digest)
+
+
+class RegistryService:
+    def __init__(
+        self,
+        client: AsyncHTTPClient,
+        timeout: float,
+        cache: TtlCache,
+        deployed_by: DeployedBy = no_deployments,
+    ) -> None:
+        self.client = client
+        self.timeout = timeout
+        self.cache = cache
+        self.deployed_by = deployed_by
+
+    async def models(
+        self,
+        connection: GroupConnection,
+        filter_string: str = "",
+        order_by: Iterable[str] = (),
+        max_results: int = 25,
+        page_token: str | None = None,
+        refresh: bool = False,
+    ) -> dict[str, Any]:
+        """One page of registered models, in MLflow's filter syntax and order."""
+        order = tuple(order_by)
+        _check_page(max_results, page_token)
+        if len(filter_string) > _MAX_FILTER:
+            raise MlflowError("bad_request", f"The filter is longer than {_MAX_FILTER} characters")
+        params: dict[str, Any] = {"max_results": max_results}
+        if filter_string:
+            params["filter"] = filter_string
+        if order:
+            params["order_by"] = list(order)
+        if page_token:
+            params["page_token"] = page_token
+
+        async def fetch() -> dict[str, Any]:
+            body = await self._get(connection, "/registered-models/search", params)
+            return {
+                "group": connection.group,
+                "ui_url": connection.ui_url,
+                "models": [
+                    _model_summary(raw, connection.ui_url)
+                    for raw in body.get("registered_models", [])
+                ],
+                "next_page_token": body.get("next_page_token") or None,
+            }
+
+        key = ("models", *connection.cache_key, filter_string, order, max_results, page_token)
+        return await self.cache.get(key, fetch, refresh)
+
+    async def model(
+        self,
+        connection: GroupConnection,
+        name: str,
+        max_results: int = 25,
+        page_token: str | None = None,
+        refresh: bool = False,
+    ) -> dict[str, Any]:
+        """A model with its aliases and one page of its versions, newest first."""
+        _check_page(max_results, page_token)
+
+        async def fetch() -> dict[str, Any]:
+            model_body, versions_body, deployed = await asyncio.gather(
+                self._get(connection, "/registered-models/get", {"name": name}),
+                self._versions_page(connection, name, max_results, page_token),
+                self.deployed_by(connection.group, name),
+            )
+            model = model_body.get("registered_model", {})
+            summary = _model_summary(model, connection.ui_url)
+            by_version: dict[str, list[str]] = {}
+            for alias, version in summary["aliases"].items():
+                by_version.setdefault(version, []).append(alias)
+            return {
+                "group": connection.group,
+                **summary,
+                "versions": [
+                    _version_row(raw, by_version.get(str(raw["version"]), []), deployed)
+                    for raw in versions_body.get("model_versions", [])
+                ],
+                "next_page_token": versions_body.get("next_page_token") or None,
+            }
+
+        key = ("model", *connection.cache_key, name, max_results, page_token)
+        return await self.cache.get(key, fetch, refresh)
+
+    async def version(
+        self, connection: GroupConnection, name: str, version: str, refresh: bool = False
+    ) -> dict[str, Any]:
+        """Everything about a version (`version` may be `@alias`): run, params, metrics, tags,
+        signature, links."""
+
+        async def fetch() -> dict[str, Any]:
+            raw, deployed = await asyncio.gather(
+                self._model_version(connection, name, version),
+                self.deployed_by(connection.group, name),
+            )
+            number = str(raw["version"])
+            run, signature = await asyncio.gather(
+                self._run(connection, raw.get("run_id")),
+                self._signature(connection, name, number),
+            )
+            row = _version_row(raw, list(raw.get("aliases", [])), deployed)
+            model_uri = f"models:/{name}/{number}"
+            return {
+                "group": connection.group,
+                "name": name,
+                **row,
+                "status_message": raw.get("status_message") or None,
+                "model_uri": model_uri,
+                "load_snippet": f'mlflow.pyfunc.load_model("{model_uri}")',
+                "ui_url": _ui_link(connection.ui_url, "models", name, "versions", number),
+                "run": run,
+                "signature": signature,
+            }
+
+        key = ("version", *connection.cache_key, name, version)
+        return await self.cache.get(key, fetch, refresh)
+
+    async def metric_history(
+        self, connection: GroupConnection, run_id: str, key: str, refresh: bool = False
+    ) -> dict[str, Any]:
+        """Every step of a run's metric, in step order."""
+
+        async def fetch() -> dict[str, Any]:
+            points: list[dict[str, Any]] = []
+            token: str | None = None
+            while True:
+                params = {"run_id": run_id, "metric_key": key, "max_results": _HISTORY_PAGE}
+                if token:
+                    params["page_token"] = token
+                body = await self._get(connection, "/metrics/get-history", params)
+                points += [
+                    {
+                        "step": int(m.get("step", 0)),
+                        "value": m.get("value"),
+                        "timestamp": m.get("timestamp"),
+                    }
+                    for m in body.get("metrics", [])
+                ]
+                token = body.get("next_page_token")
+                if not token:
+                    break
+            points.sort(key=lambda point: (point["step"], point["timestamp"] or 0))
+            return {"group": connection.group, "run_id": run_id, "key": key, "history": points}
+
+        cache_key = ("history", *connection.cache_key, run_id, key)
+        return await self.cache.get(cache_key, fetch, refresh)
+
+    def invalidate(self, group: str) -> None:
+        """Forget what was read for a group (after a deployment changed "Deployed By")."""
+        self.cache.invalidate(
+            lambda key: isinstance(key, tuple) and len(key) > 1 and key[1] == group
+        )
+
+    async def _get(
+        self, connection: GroupConnection, path: str, params: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        http = MlflowHttp(connection.env, self.client)
+        body, _ = await http.get_json(f"{API}{path}", params, timeout=self.timeout)
+        if not isinstance(body, dict):
+            raise MlflowError("mlflow_error", f"MLflow answered {path} with an unexpected shape")
+        return body
+
+    async def _versions_page(
+        self, connection: GroupConnection, name: str, max_results: int, page_token: str | None
+    ) -> dict[str, Any]:
+        filter_string, exact = name_filter(name)
+        params: dict[str, Any] = {
+            "filter": filter_string,
+            "order_by": ["version_number DESC"],
+            "max_results": max_results,
+        }
+        if page_token:
+            params["page_token"] = page_token
+        body = await self._get(connection, "/model-versions/search", params)
+        if not exact:  # a LIKE pattern stood in for a name MLflow's filter cannot quote
+            body["model_versions"] = [
+                raw for raw in body.get("model_versions", []) if raw.get("name") == name
+            ]
+        return body
+
+    async def _model_version(
+        self, connection: GroupConnection, name: str, version: str
+    ) -> dict[str, Any]:
+        if version.startswith("@"):
+            body = await self._get(
+                connection, "/registered-models/alias", {"name": name, "alias": version[1:]}
+            )
+        elif version.isdigit():
+            body = await self._get(
+                connection, "/model-versions/get", {"name": name, "version": version}
+            )
+        else:
+            raise MlflowError(
+                "bad_request", f"'{version}' is neither a version number nor an @alias"
+            )
+        return body.get("model_version", {})
+
+    async def _run(self, connection: GroupConnection, run_id: str | None) -> dict[str, Any] | None:
+        if not run_id:
+            return None
+        try:
+            body = await self._get(connection, "/runs/get", {"run_id": run_id})
+        except MlflowError as error:
+            if error.code != "not_found":
+                raise
+            return {"run_id": run_id, "missing": True, "message": "The source run no longer exists"}
+        return _run_detail(body.get("run", {}), connection.ui_url)
+
+    async def _signature(
+        self, connection: GroupConnection, name: str, version: str
+    ) -> dict[str, Any] | None:
+        """The signature from the version's MLmodel file; None when there is none or the
+        artifact store cannot be read through the server."""
+        http = MlflowHttp(connection.env, self.client)
+        try:
+            response, _ = await http.get(
+                "/model-versions/get-artifact",
+                {"name": name, "version": version, "path": "MLmodel"},
+                timeout=self.timeout,
+            )
+        except MlflowError as error:
+            if error.code in ("timeout", "unreachable", "unauthorized"):
+                raise
+            return None
+        if len(response.body) > _MAX_MLMODEL:
+            return None
+        try:
+            mlmodel = yaml.safe_load(response.body)
+            signature = mlmodel.get("signature") if isinstance(mlmodel, dict) else None
+            if not isinstance(signature, dict):
+                return None
+            return {
+                part: json.loads(signature[part]) if isinstance(signature.get(part), str) else None
+                for part in ("inputs", "outputs", "params")
+            }
+        except (yaml.YAMLError, ValueError):
+            return None
+
+
+def _check_page(max_results: int, page_token: str | None) -> None:
+    if not 1 <= max_results <= MAX_PAGE:
+        raise MlflowError("bad_request", f"max_results must be between 1 and {MAX_PAGE}")
+    if page_token is not None and (len(page_token) > _MAX_TOKEN or not page_token.isprintable()):
+        raise MlflowError("bad_request", "The page token is not one this API gave out")
+
+
+def name_filter(name: str) -> tuple[str, bool]:
+    """An MLflow filter for exactly `name`, and whether it is exact. MLflow's filter strings
+    cannot quote a name holding both ' and ", so those get a LIKE pattern (filtered after)."""
+    if "'" not in name:
+        return f"name='{name}'", True
+    if '"' not in name:
+        return f'name="{name}"', True
+    return "name LIKE '" + name.replace("'", "_").replace('"', "_") + "'", False
+
+
+def _iso(milliseconds: Any) -> str | None:
+    if milliseconds in (None, "", 0):
+        return None
+    moment = dt.datetime.fromtimestamp(int(milliseconds) / 1000, tz=dt.timezone.utc)
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _tags(raw: Iterable[Mapping[str, Any]] | None) -> dict[str, str]:
+    return {tag["key"]: tag.get("value", "") for tag in raw or ()}
+
+
+def _ui_link(ui_url: str | None, *parts: str) -> str | None:
+    if not ui_url:
+        return None
+    return ui_url.rstrip("/") + "/#/" + "/".join(quote(part, safe="") for part in parts)
+
+
+def _model_summary(raw: Mapping[str, Any], ui_url: str | None) -> dict[str, Any]:
+    latest = [
+        int(v["version"]) for v in raw.get("latest_versions", []) if str(v.get("version")).isdigit()
+    ]
+    return {
+        "name": raw.get("name"),
+        "description": raw.get("description") or "",
+        "created_at": _iso(raw.get("creation_timestamp")),
+        "last_modified": _iso(raw.get("last_updated_timestamp")),
+        "latest_version": str(max(latest)) if latest else None,
+        "aliases": {a["alias"]: str(a["version"]) for a in raw.get("aliases", [])},
+        "tags": _tags(raw.get("tags")),
+        "ui_url": _ui_link(ui_url, "models", str(raw.get("name", ""))),
+    }
+
+
+def _version_row(
+    raw: Mapping[str, Any], aliases: list[str], deployed: Mapping[str, list[str]]
+) -> dict[str, Any]:
+    number = str(raw["version"])
+    return {
+        "version": number,
+        "status": raw.get("status"),
+        "registered_at": _iso(raw.get("creation_timestamp")),
+        "last_modified": _iso(raw.get("last_updated_timestamp")),
+        "description": raw.get("description") or "",
+        "aliases": sorted(aliases),
+        "deployed_by": list(deployed.get(number, [])),
+        "run_id": raw.get("run_id") or None,
+        "source": raw.get("source"),
+        "tags": _tags(raw.get("tags")),
+    }
+
+
+def _run_detail(raw: Mapping[str, Any], ui_url: str | None) -> dict[str, Any]:
+    info, data = raw.get("info", {}), raw.get("data", {})
+    tags = _tags(data.get("tags"))
+    experiment = str(info.get("experiment_id", ""))
+    run_id = info.get("run_id") or info.get("run_uuid")
+    return {
+        "run_id": run_id,
+        "run_name": info.get("run_name") or tags.get("mlflow.runName"),
+        "experiment_id": experiment,
+        "status": info.get("status"),
+        "start_time": _iso(info.get("start_time")),
+        "end_time": _iso(info.get("end_time")),
+        "ui_url": _ui_link(ui_url, "experiments", experiment, "runs", str(run_id)),
+        "params": {p["key"]: p.get("value", "") for p in data.get("params", [])},
+        "metrics": {
+            m["key"]: {
+                "value": m.get("value"),
+                "step": int(m.get("step", 0)),
+                "timestamp": m.get("timestamp"),
+            }
+            for m in data.get("metrics", [])
+        },
+        "tags": {k: v for k, v in tags.items() if not k.startswith("mlflow.")},
+        "system_tags": {k: v for k, v in tags.items() if k.startswith("mlflow.")},
+    }

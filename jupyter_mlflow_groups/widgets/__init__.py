@@ -1,0 +1,6 @@
+"""ipywidgets panels over the extension's REST API (stock widgets only, no custom JavaScript)."""
+
+from .browser import ModelBrowser
+from .detail import VersionDetail
+
+__all__ = ["ModelBrowser", "VersionDetail"]

@@ -1,0 +1,108 @@
+"""Building blocks of the panels: escaped HTML, tables of stock widgets, problem boxes.
+
+Everything shown comes from the server's REST API, which never returns a secret, so no widget's
+synced state can hold one. Every string that reaches an HTML widget is escaped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import ipywidgets as widgets
+
+from ..client import ApiFailure, NotConnected, ServerClient
+
+NOTHING = "—"
+
+
+def esc(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def when(iso: str | None) -> str:
+    """An ISO timestamp from the API in the kernel's local time, to the minute."""
+    if not iso:
+        return NOTHING
+    moment = dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone()
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def link(url: str | None, text: str) -> str:
+    """An anchor that opens in a new tab, for http(s) URLs only."""
+    if not url or not url.startswith(("http://", "https://")):
+        return esc(text)
+    return f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer">{esc(text)} ↗</a>'
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], columns: str) -> widgets.GridBox:
+    """A grid with a header row; string cells are escaped into HTML widgets."""
+    cells: list[widgets.Widget] = [widgets.HTML(f"<b>{esc(header)}</b>") for header in headers]
+    for row in rows:
+        cells += [
+            cell if isinstance(cell, widgets.Widget) else widgets.HTML(esc(cell)) for cell in row
+        ]
+    return widgets.GridBox(
+        cells,
+        layout=widgets.Layout(grid_template_columns=columns, grid_gap="2px 12px", width="100%"),
+    )
+
+
+def mapping_table(values: Mapping[str, Any], key_header: str, value_header: str) -> widgets.Widget:
+    if not values:
+        return widgets.HTML(f"<i>No {esc(key_header.lower())}s</i>")
+    rows = [[key, _plain(value)] for key, value in sorted(values.items())]
+    return table([key_header, value_header], rows, "minmax(120px, max-content) 1fr")
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, Mapping) and "value" in value:
+        return f"{value['value']:g}" if isinstance(value["value"], float) else str(value["value"])
+    return str(value)
+
+
+def problem_html(error: Exception) -> str:
+    """What went wrong and what to do, for a person (never a traceback)."""
+    if isinstance(error, ApiFailure):
+        title, hint = error.message, error.hint
+    else:
+        title, hint = str(error), ""
+    hint_html = f"<div>{esc(hint)}</div>" if hint else ""
+    return (
+        '<div style="border-left: 4px solid var(--jp-error-color1, #d32f2f); padding: 4px 10px;'
+        ' background: var(--jp-layout-color2, #f5f5f5)">'
+        f"<b>{esc(title)}</b>{hint_html}</div>"
+    )
+
+
+class Panel(widgets.VBox):
+    """A panel over the REST API: a problem line, and actions that show failures in it."""
+
+    def __init__(self, client: ServerClient | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.problem = widgets.HTML()
+        self._client = client
+
+    @property
+    def client(self) -> ServerClient:
+        if self._client is None:
+            self._client = ServerClient.from_environment()
+        return self._client
+
+    def attempt(self, action: Callable[[], Any]) -> Any:
+        """Run `action`; a failure the API explains is shown, not raised (None is returned)."""
+        try:
+            result = action()
+        except (ApiFailure, NotConnected) as error:
+            self.problem.value = problem_html(error)
+            return None
+        self.problem.value = ""
+        return result
+
+
+def button(description: str, on_click: Callable[[], Any], **kwargs: Any) -> widgets.Button:
+    widget = widgets.Button(description=description, **kwargs)
+    widget.on_click(lambda _: on_click())
+    return widget

@@ -1,0 +1,163 @@
+"""VersionDetail: everything about one model version, with a chart of each metric's history."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as widgets
+
+from ..client import ServerClient
+from .common import NOTHING, Panel, button, esc, link, mapping_table, table, when
+
+
+class VersionDetail(Panel):
+    """`VersionDetail("fraud-detector", "3")` (or `"@champion"`) for the kernel's group."""
+
+    def __init__(
+        self,
+        name: str,
+        version: str,
+        group: str | None = None,
+        *,
+        client: ServerClient | None = None,
+        on_back: Callable[[], Any] | None = None,
+        back_label: str = "Back",
+    ) -> None:
+        super().__init__(client, layout=widgets.Layout(width="100%"))
+        self.name = name
+        self.version = str(version)
+        self.group = group
+        self.data: dict[str, Any] | None = None
+        self.metric_choice = widgets.Dropdown(description="Metric", options=[])
+        self.chart = widgets.Image(format="png", layout=widgets.Layout(max_width="640px"))
+        self.chart_figure: Any = None  # the matplotlib Figure behind `chart`, for inspection
+        self._chart_follows_choice = False
+        self.metric_choice.observe(self._on_metric_chosen, names="value")
+        toolbar = [
+            button("Refresh", lambda: self.attempt(lambda: self.load(refresh=True)), icon="refresh")
+        ]
+        if on_back is not None:
+            toolbar.insert(0, button(back_label, on_back, icon="arrow-left"))
+        self.toolbar = widgets.HBox(toolbar)
+        self.content = widgets.VBox()
+        self.children = [self.toolbar, self.problem, self.content]
+        self.attempt(self.load)
+
+    def load(self, refresh: bool = False) -> None:
+        group = self.group or self.client.default_group()
+        self.group = group
+        self.data = self.client.version(group, self.name, self.version, refresh=refresh)
+        self.content.children = self._render(self.data)
+        metrics = sorted((self.data.get("run") or {}).get("metrics") or {})
+        self._chart_follows_choice = False
+        self.metric_choice.options = metrics
+        self.metric_choice.value = metrics[0] if metrics else None
+        self._chart_follows_choice = True
+        self._draw_chart()
+
+    def _on_metric_chosen(self, _change: Any) -> None:
+        if self._chart_follows_choice:
+            self.attempt(self._draw_chart)
+
+    def _render(self, data: dict[str, Any]) -> list[widgets.Widget]:
+        run = data.get("run") or {}
+        aliases = ", ".join(data.get("aliases") or []) or NOTHING
+        deployed = ", ".join(data.get("deployed_by") or []) or NOTHING
+        header = widgets.HTML(
+            f"<h3 style='margin: 4px 0'>{esc(data['name'])} · version {esc(data['version'])}</h3>"
+            f"{link(data.get('ui_url'), 'Open in MLflow UI')}"
+        )
+        if run.get("missing"):
+            source = esc(f"{run['run_id']} ({run['message']})")
+        elif run:
+            source = link(run.get("ui_url"), run.get("run_name") or run.get("run_id") or "")
+        else:
+            source = NOTHING
+        facts = table(
+            ["Status", "Registered At", "Last Modified", "Aliases", "Deployed By"],
+            [
+                [
+                    data.get("status") or NOTHING,
+                    when(data.get("registered_at")),
+                    when(data.get("last_modified")),
+                    aliases,
+                    deployed,
+                ]
+            ],
+            "repeat(5, max-content)",
+        )
+        about = widgets.HTML(
+            f"<div><b>Source run:</b> {source}</div>"
+            + (f"<div>{esc(data['description'])}</div>" if data.get("description") else "")
+            + "<div><b>Load it:</b></div><pre style='user-select: all; margin: 2px 0'>"
+            + f"import mlflow\n{esc(data['load_snippet'])}</pre>"
+        )
+        tabs = widgets.Tab(
+            children=[
+                mapping_table(run.get("params") or {}, "Parameter", "Value"),
+                widgets.VBox(
+                    [
+                        mapping_table(run.get("metrics") or {}, "Metric", "Latest value"),
+                        self.metric_choice,
+                        self.chart,
+                    ]
+                ),
+                mapping_table({**data.get("tags", {}), **(run.get("tags") or {})}, "Tag", "Value"),
+                _signature_view(data.get("signature")),
+            ]
+        )
+        for index, title in enumerate(["Parameters", "Metrics", "Tags", "Signature"]):
+            tabs.set_title(index, title)
+        return [header, facts, about, tabs]
+
+    def _draw_chart(self) -> None:
+        key = self.metric_choice.value
+        run_id = ((self.data or {}).get("run") or {}).get("run_id")
+        if not key or not run_id or self.group is None:
+            self.chart.value = b""
+            self.chart_figure = None
+            return
+        history = self.client.metric_history(self.group, run_id, key)["history"]
+        self.chart_figure = _plot(key, history)
+        buffer = io.BytesIO()
+        self.chart_figure.savefig(buffer, format="png", dpi=96, bbox_inches="tight")
+        self.chart.value = buffer.getvalue()
+
+
+def _plot(key: str, history: list[dict[str, Any]]) -> Any:
+    from matplotlib.figure import Figure  # no pyplot: no global state, no stray display
+
+    figure = Figure(figsize=(6.4, 2.8))
+    axes = figure.subplots()
+    steps = [point["step"] for point in history]
+    values = [point["value"] for point in history]
+    axes.plot(steps, values, marker="o" if len(history) == 1 else None, linewidth=1.5)
+    axes.set_xlabel("step")
+    axes.set_ylabel(key)
+    axes.set_title(f"{key} ({len(history)} steps)")
+    axes.grid(True, alpha=0.3)
+    return figure
+
+
+def _signature_view(signature: dict[str, Any] | None) -> widgets.Widget:
+    if not signature:
+        return widgets.HTML("<i>This version has no signature.</i>")
+    parts = []
+    for part in ("inputs", "outputs", "params"):
+        specs = signature.get(part) or []
+        if specs:
+            rows = [
+                [
+                    spec.get("name", f"#{i}"),
+                    spec.get("type", ""),
+                    "yes" if spec.get("required", True) else "no",
+                ]
+                for i, spec in enumerate(specs)
+            ]
+            parts += [
+                widgets.HTML(f"<b>{part.capitalize()}</b>"),
+                table(["Name", "Type", "Required"], rows, "repeat(3, max-content)"),
+            ]
+    return widgets.VBox(parts)

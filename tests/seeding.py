@@ -1,0 +1,265 @@
+"""Fill a real MLflow server's registry quickly, over its REST API, from many threads.
+
+Used by the tests (hundreds of models) and by benchmarks/registry.py (1,000 models x 5
+versions). Deterministic: the same arguments give the same names, params, metrics and aliases.
+Each model gets one run (params, latest metrics, tags) that all its versions come from; the
+first model's run also carries metric histories and an MLmodel file with a signature.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import requests
+
+from jupyter_mlflow_groups.registry import name_filter
+
+API = "/api/2.0/mlflow"
+SPECIAL_NAMES = ("fraud detector é", "it's a model", 'quoted "both" it\'s')
+MLMODEL = """artifact_path: model
+flavors:
+  python_function:
+    loader_module: mlflow.sklearn
+    python_version: 3.11.7
+signature:
+  inputs: '[{"type": "double", "name": "amount", "required": true},
+    {"type": "long", "name": "age", "required": true}]'
+  outputs: '[{"type": "long", "required": true}]'
+  params: null
+"""
+
+
+@dataclass
+class SeededRegistry:
+    experiment_id: str
+    model_names: list[str]
+    versions: dict[str, int]
+    runs: dict[str, str]  # model name -> run id
+    history_run: str
+    history_steps: int
+    seconds: float = 0.0
+    aliases: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+class _Client:
+    """One requests session per thread: MLflow's REST API with optional Basic auth."""
+
+    def __init__(self, base_url: str, auth: tuple[str, str] | None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.auth = auth
+        self._local = threading.local()
+
+    @property
+    def session(self) -> requests.Session:
+        if not hasattr(self._local, "session"):
+            session = requests.Session()
+            session.headers["Connection"] = "close"
+            if self.auth:
+                session.auth = self.auth
+            self._local.session = session
+        return self._local.session
+
+    def post(self, path: str, body: dict) -> dict:
+        response = self.session.post(f"{self.base_url}{API}{path}", json=body, timeout=60)
+        if response.status_code == 400 and "RESOURCE_ALREADY_EXISTS" in response.text:
+            return {}
+        response.raise_for_status()
+        return response.json()
+
+    def get(self, path: str, params: dict) -> dict:
+        response = self.session.get(f"{self.base_url}{API}{path}", params=params, timeout=60)
+        response.raise_for_status()
+        return response.json()
+
+
+def model_name(index: int) -> str:
+    return f"model-{index:04d}"
+
+
+def seed_registry(
+    base_url: str,
+    *,
+    models: int,
+    versions_per_model: int = 3,
+    multi_version_models: int | None = None,
+    history_steps: int = 1000,
+    auth: tuple[str, str] | None = None,
+    threads: int = 16,
+    models_per_run: int = 10,
+    experiment: str = "seeded",
+) -> SeededRegistry:
+    """Register `models` models (plus a few with awkward names) with their runs and versions:
+    `versions_per_model` each for the first `multi_version_models` (default: all), one for the
+    rest."""
+    started = time.perf_counter()
+    client = _Client(base_url, auth)
+    created = client.post("/experiments/create", {"name": experiment})
+    experiment_id = (
+        created.get("experiment_id")
+        or client.get("/experiments/get-by-name", {"experiment_name": experiment})["experiment"][
+            "experiment_id"
+        ]
+    )
+    names = [model_name(i) for i in range(models)] + list(SPECIAL_NAMES)
+    several = len(names) if multi_version_models is None else multi_version_models
+    counts = {
+        name: versions_per_model if index < several else 1 for index, name in enumerate(names)
+    }
+    # One run for every `models_per_run` models (each run: create, log-batch, update).
+    run_ids = [
+        _create_run(client, experiment_id, index) for index in range(0, len(names), models_per_run)
+    ]
+    runs = {name: run_ids[index // models_per_run] for index, name in enumerate(names)}
+    artifact_root = f"mlflow-artifacts:/{experiment_id}"
+
+    def seed_one(name: str) -> None:
+        source = f"{artifact_root}/{runs[name]}/artifacts/model"
+        _seed_model(client, names.index(name), name, counts[name], runs[name], source)
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(seed_one, names))
+    history_run = runs[names[0]]
+    _log_history(client, history_run, history_steps)
+    _upload_mlmodel(client, base_url, auth, experiment_id, history_run)
+    aliases = {name: _aliases_for(counts[name]) for name in names}
+    return SeededRegistry(
+        experiment_id=experiment_id,
+        model_names=names,
+        versions=counts,
+        runs=runs,
+        history_run=history_run,
+        history_steps=history_steps,
+        seconds=time.perf_counter() - started,
+        aliases=aliases,
+    )
+
+
+def _aliases_for(count: int) -> dict[str, str]:
+    """`champion` on the newest version, `challenger` on the one before (if any)."""
+    aliases = {"champion": str(count)}
+    if count > 1:
+        aliases["challenger"] = str(count - 1)
+    return aliases
+
+
+def _create_run(client: _Client, experiment_id: str, index: int) -> str:
+    run_id = client.post(
+        "/runs/create",
+        {
+            "experiment_id": experiment_id,
+            "start_time": 1_700_000_000_000 + index,
+            "run_name": f"train-{index}",
+        },
+    )["run"]["info"]["run_id"]
+    client.post(
+        "/runs/log-batch",
+        {
+            "run_id": run_id,
+            "params": [
+                {"key": "alpha", "value": str(0.1 * (index % 10))},
+                {"key": "max_depth", "value": str(3 + index % 5)},
+            ],
+            "metrics": [
+                {
+                    "key": "accuracy",
+                    "value": 0.8 + (index % 20) / 100,
+                    "timestamp": 1_700_000_000_000,
+                    "step": 0,
+                },
+                {
+                    "key": "rmse",
+                    "value": 1.0 / (1 + index),
+                    "timestamp": 1_700_000_000_000,
+                    "step": 0,
+                },
+            ],
+            "tags": [
+                {"key": "team", "value": "a" if index % 2 == 0 else "b"},
+                {"key": "mlflow.source.name", "value": "train.py"},
+            ],
+        },
+    )
+    client.post(
+        "/runs/update",
+        {"run_id": run_id, "status": "FINISHED", "end_time": 1_700_000_060_000 + index},
+    )
+    return run_id
+
+
+def _seed_model(
+    client: _Client, index: int, name: str, count: int, run_id: str, source: str
+) -> None:
+    created = client.post(
+        "/registered-models/create",
+        {
+            "name": name,
+            "description": f"Seeded model number {index}",
+            "tags": [{"key": "team", "value": "a" if index % 2 == 0 else "b"}],
+        },
+    )
+    existing = 0
+    if not created:  # it was there already: only add the versions it lacks
+        filter_string, exact = name_filter(name)
+        found = client.get("/model-versions/search", {"filter": filter_string, "max_results": 1000})
+        existing = len([v for v in found.get("model_versions", []) if exact or v["name"] == name])
+    for _ in range(existing, count):
+        client.post(
+            "/model-versions/create",
+            {
+                "name": name,
+                "source": source,
+                "run_id": run_id,
+                "tags": [{"key": "stage", "value": "candidate"}],
+            },
+        )
+    for alias, version in _aliases_for(count).items():
+        client.post("/registered-models/alias", {"name": name, "alias": alias, "version": version})
+
+
+def _log_history(client: _Client, run_id: str, steps: int) -> None:
+    """`train/loss` and `accuracy` for every step (log-batch takes 1,000 metrics per call)."""
+    points = [
+        metric
+        for step in range(steps)
+        for metric in (
+            {
+                "key": "train/loss",
+                "value": 1.0 / (1 + step),
+                "timestamp": 1_700_000_000_000 + step,
+                "step": step,
+            },
+            {
+                "key": "accuracy",
+                "value": step / max(steps, 1),
+                "timestamp": 1_700_000_000_000 + step,
+                "step": step,
+            },
+        )
+    ]
+    for start in range(0, len(points), 1000):
+        client.post("/runs/log-batch", {"run_id": run_id, "metrics": points[start : start + 1000]})
+
+
+def _upload_mlmodel(
+    client: _Client, base_url: str, auth: tuple[str, str] | None, experiment_id: str, run_id: str
+) -> None:
+    """An MLmodel file with a signature, through the server's proxied artifact API."""
+    artifact = f"{experiment_id}/{run_id}/artifacts/model/MLmodel"
+    url = f"{base_url.rstrip('/')}/api/2.0/mlflow-artifacts/artifacts/{artifact}"
+    headers = {}
+    if auth:
+        headers["Authorization"] = "Basic " + base64.b64encode(":".join(auth).encode()).decode()
+    response = client.session.put(url, data=MLMODEL.encode(), headers=headers, timeout=60)
+    response.raise_for_status()
+
+
+if __name__ == "__main__":  # a quick manual check: python tests/seeding.py URL MODELS
+    import sys
+
+    result = seed_registry(sys.argv[1], models=int(sys.argv[2]))
+    print(json.dumps({"models": len(result.model_names), "seconds": round(result.seconds, 1)}))

@@ -1,0 +1,219 @@
+"""The ipywidgets panels, driven as a person would: type, click, read what is shown.
+
+The widgets' client is synchronous, like in a kernel; the test's Jupyter server runs on this
+thread's event loop, so every widget action runs in a worker thread (`act`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import ipywidgets as widgets
+import pytest
+from kernels import run_in_kernel, start_kernel
+from seeding import model_name
+from servers import ADMIN_PASSWORD, ADMIN_USER
+from widget_text import button, buttons, leaves, visible_text
+
+from jupyter_mlflow_groups.client import ServerClient
+from jupyter_mlflow_groups.widgets import ModelBrowser, VersionDetail
+
+
+async def act(function, *args, **kwargs):
+    return await asyncio.to_thread(function, *args, **kwargs)
+
+
+async def click(root, description: str) -> None:
+    await act(button(root, description).click)
+
+
+@pytest.fixture
+def client(seeded, mlflow_servers, bindings, jp_serverapp, http_server_client):
+    """A client as a kernel has one (http_server_client: the test server must be listening)."""
+    bindings.write(
+        {
+            "groups": {
+                "reg": {"tracking_uri": mlflow_servers.plain.url, "ui_url": "http://ui.example"}
+            }
+        }
+    )
+    service = jp_serverapp.web_app.settings["mlflow_groups_service"]
+    token = service.tokens.issue("widget-test-kernel", "alice")  # as the provisioner would
+    return ServerClient(f"http://127.0.0.1:{jp_serverapp.port}{jp_serverapp.base_url}", token)
+
+
+def model_buttons(browser: ModelBrowser) -> list[str]:
+    return [
+        name
+        for name in buttons(browser.body)
+        if name.startswith(("model-", "fraud", "it's", "quoted"))
+    ]
+
+
+async def test_the_browser_pages_through_models(client, seeded):
+    browser = await act(ModelBrowser, "reg", client=client)
+    names = sorted(seeded.model_names)
+    assert model_buttons(browser) == names[:25]
+    text = visible_text(browser)
+    assert "MLflow models · group reg" in text and "Open MLflow UI" in text
+    assert "Page 1 · 25 shown" in text
+    assert button(browser, "Previous").disabled and not button(browser, "Next").disabled
+
+    await click(browser, "Next")
+    assert model_buttons(browser) == names[25:50]
+    assert "Page 2 · 25 shown" in visible_text(browser)
+    await click(browser, "Previous")
+    assert model_buttons(browser) == names[:25]
+
+    await act(setattr, browser.page_size, "value", 100)
+    assert model_buttons(browser) == names[:100]
+    for _ in range(2):
+        await click(browser, "Next")
+    assert model_buttons(browser) == names[200:]
+    assert button(browser, "Next").disabled
+
+
+async def test_search_with_mlflow_filter_syntax(client):
+    browser = await act(ModelBrowser, "reg", client=client)
+    await act(setattr, browser.search, "value", "name LIKE '%fraud%'")
+    assert model_buttons(browser) == ["fraud detector é"]
+    await act(setattr, browser.search, "value", "name = 'nothing-like-this'")
+    assert "No model matches name = 'nothing-like-this'." in visible_text(browser)
+    await act(setattr, browser.search, "value", "name LIKE")
+    assert "MLflow refused the request: Invalid clause(s) in filter string" in visible_text(browser)
+
+
+async def test_a_model_s_versions_and_a_version_s_details(client, seeded):
+    browser = await act(ModelBrowser, "reg", client=client)
+    await click(browser, model_name(0))
+    text = visible_text(browser)
+    assert f"Model {model_name(0)}" in text
+    assert "Version | Registered At | Aliases | Deployed By |" in text
+    assert "Version 3 | " in text and "| champion | — | Deploy" in text
+    versions = [b for b in buttons(browser.body) if b.startswith("Version ")]
+    assert versions == ["Version 3", "Version 2", "Version 1"]
+    assert "champion" in text and "challenger" in text
+    deploy = [
+        node
+        for node in leaves(browser.body)
+        if isinstance(node, widgets.Button) and node.description == "Deploy"
+    ]
+    assert len(deploy) == 3 and all(node.disabled for node in deploy)  # until deployments are wired
+
+    await click(browser, "Version 3")
+    detail = next(node for node in leaves(browser.body) if isinstance(node, VersionDetail))
+    text = visible_text(detail)
+    assert f"{model_name(0)} · version 3" in text
+    assert "Open in MLflow UI" in text and "READY" in text and "champion" in text
+    assert 'mlflow.pyfunc.load_model("models:/model-0000/3")' in text
+    assert "Parameters | Metrics | Tags | Signature" in text
+    assert "Status | Registered At | Last Modified | Aliases | Deployed By" in text
+    assert "alpha | 0.0" in text and "max_depth | 3" in text
+    assert "team | a" in text and "stage | candidate" in text
+    assert "amount | double | yes" in text and "age | long | yes" in text
+
+    await click(browser, model_name(0))  # the back button is labelled with the model
+    await click(browser, "All models")
+    assert model_buttons(browser)[:1] == sorted(seeded.model_names)[:1]
+
+
+async def test_the_metric_chart_shows_every_step(client, seeded):
+    detail = await act(VersionDetail, model_name(0), "1", "reg", client=client)
+    assert list(detail.metric_choice.options) == ["accuracy", "rmse", "train/loss"]
+    await act(setattr, detail.metric_choice, "value", "train/loss")
+    (line,) = detail.chart_figure.axes[0].get_lines()
+    assert list(line.get_xdata()) == list(range(seeded.history_steps))
+    assert line.get_ydata()[10] == pytest.approx(1 / 11)
+    assert detail.chart_figure.axes[0].get_title() == f"train/loss ({seeded.history_steps} steps)"
+    assert bytes(detail.chart.value).startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize(
+    ("binding", "fragments"),
+    [
+        (
+            {"tracking_uri": "ftp://nowhere"},
+            ["MLflow is not configured for group 'g'", "Ask your group admin"],
+        ),
+        (
+            {"tracking_uri": "CLOSED"},
+            ["is not reachable: connection refused", "Check that the MLflow server is running"],
+        ),
+        (
+            {
+                "tracking_uri": "AUTH",
+                "tracking_env": {
+                    "MLFLOW_TRACKING_USERNAME": ADMIN_USER,
+                    "MLFLOW_TRACKING_PASSWORD": "nope-1234",
+                },
+            },
+            [
+                "refused the credentials (401)",
+                "ask your group admin to check the username and password",
+            ],
+        ),
+    ],
+)
+async def test_problems_are_explained_to_a_person(
+    client, bindings, mlflow_servers, closed_url, binding, fragments
+):
+    uri = {"CLOSED": closed_url, "AUTH": mlflow_servers.auth.url}.get(
+        binding["tracking_uri"], binding["tracking_uri"]
+    )
+    bindings.write({"groups": {"g": {**binding, "tracking_uri": uri}}})
+    browser = await act(ModelBrowser, "g", client=client)
+    text = visible_text(browser)
+    for fragment in fragments:
+        assert fragment in text
+    assert "Traceback" not in text
+
+
+async def test_no_secret_in_any_widget_state(client, bindings, mlflow_servers):
+    bindings.write(
+        {
+            "groups": {
+                "secure": {
+                    "tracking_uri": mlflow_servers.auth.url,
+                    "tracking_env": {
+                        "MLFLOW_TRACKING_USERNAME": ADMIN_USER,
+                        "MLFLOW_TRACKING_PASSWORD": ADMIN_PASSWORD,
+                    },
+                }
+            }
+        }
+    )
+    mlflow_servers.auth.request(
+        "POST", "/api/2.0/mlflow/registered-models/create", {"name": "state-probe"}
+    )
+    browser = await act(ModelBrowser, "secure", client=client)
+    await click(browser, "state-probe")
+    states = [json.dumps(node.get_state(), default=str) for node in leaves(browser)]
+    assert any("state-probe" in state for state in states)
+    token = client._session.headers["X-Mlflow-Groups-Token"]
+    for state in states:
+        assert ADMIN_PASSWORD not in state and token not in state
+
+
+def test_outside_jupyter_the_browser_says_so(monkeypatch):
+    monkeypatch.delenv("JUPYTER_MLFLOW_GROUPS_URL", raising=False)
+    monkeypatch.delenv("JUPYTER_MLFLOW_GROUPS_TOKEN", raising=False)
+    browser = ModelBrowser()
+    assert "not started by a Jupyter server with jupyter-mlflow-groups" in visible_text(browser)
+
+
+async def test_the_browser_in_a_real_kernel(
+    seeded, mlflow_servers, bindings, jp_fetch, jp_serverapp
+):
+    bindings.write({"groups": {"reg": {"tracking_uri": mlflow_servers.plain.url}}})
+    kernel = await start_kernel(jp_fetch)
+    code = (
+        "from jupyter_mlflow_groups.widgets import ModelBrowser\n"
+        "from widget_text import visible_text\n"
+        "browser = ModelBrowser()\n"
+        "print(visible_text(browser))\n"
+    )
+    text = await run_in_kernel(jp_serverapp, kernel, code)
+    assert "MLflow models · group reg" in text
+    assert sorted(seeded.model_names)[0] in text
+    assert "Page 1 · 25 shown" in text
