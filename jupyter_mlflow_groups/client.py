@@ -75,6 +75,10 @@ class ServerClient:
     def status(self, group: str) -> dict[str, Any]:
         return self._request("GET", f"groups/{_segment(group)}/status")
 
+    def kernel_environment(self, group: str) -> dict[str, Any]:
+        """What this kernel must unset and set to carry `group`'s binding (secrets included)."""
+        return self._request("GET", f"groups/{_segment(group)}/kernel-env")
+
     def default_group(self) -> str:
         """This kernel's group, else the server's active group for the user."""
         group = kernel_group() or self.groups().get("active")

@@ -146,6 +146,22 @@ class GroupStatusHandler(MlflowGroupsHandler):
         self.write_json(await self.service.status(group))
 
 
+class KernelEnvironmentHandler(MlflowGroupsHandler):
+    """A group's environment, secrets included: for a kernel switching group, nobody else."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, group: str) -> None:
+        if TOKEN_HEADER not in self.request.headers:
+            raise ApiError(
+                403,
+                "forbidden",
+                "Only a kernel, with its own token, may read a group's environment: it holds "
+                "the group's secrets.",
+            )
+        self.write_json(self.service.kernel_environment(group))
+
+
 class ModelsHandler(MlflowGroupsHandler):
     @web.authenticated
     @authorized
@@ -228,6 +244,7 @@ def routes() -> list[tuple[str, type[MlflowGroupsHandler]]]:
         (f"{API}/groups", GroupsHandler),
         (f"{API}/active", ActiveGroupHandler),
         (f"{group}/status", GroupStatusHandler),
+        (f"{group}/kernel-env", KernelEnvironmentHandler),
         (f"{group}/models", ModelsHandler),
         (model, ModelHandler),
         (f"{model}/versions/(?P<version>{_SEGMENT})", VersionHandler),

@@ -136,32 +136,48 @@ class MlflowGroupsService:
         """Strip every managed variable from a kernel's env, then set the active binding's and
         the kernel's way back to this API. Returns the group applied (None: no group)."""
         bindings = self.store.current()
-        for name in BASE_MANAGED_VARIABLES | bindings.managed_variables():
+        group = self.resolver.active_group(self.user, bindings)
+        unset, values = self._group_environment(group)
+        for name in unset:
             env.pop(name, None)
+        env.update(values)
         server_url = self.server_url()
         if server_url:
             env[URL_VARIABLE] = server_url
             env[TOKEN_VARIABLE] = self.tokens.issue(kernel_id, self.user)
-        group = self.resolver.active_group(self.user, bindings)
         if group is None:
             self.log.warning(
                 "MLflow groups: %s is in no group; kernel gets no MLflow binding", self.user
             )
-            return None
-        env[GROUP_VARIABLE] = group
-        try:
-            resolved = env_for(bindings.groups[group])
-        except UnusableBinding as error:
-            self.log.warning("MLflow groups: kernel gets no MLflow settings: %s", error)
-            return group
-        env.update(resolved)
-        self.log.info(
-            "MLflow groups: kernel %s gets group '%s' (%s)",
-            kernel_id,
-            group,
-            ", ".join(sorted(resolved)),
-        )
+        else:
+            self.log.info(
+                "MLflow groups: kernel %s gets group '%s' (%s)",
+                kernel_id,
+                group,
+                ", ".join(sorted(values)),
+            )
         return group
+
+    def kernel_environment(self, group: str) -> dict[str, Any]:
+        """What a running kernel must drop and set to move to `group` (`%mlflow_group use`).
+        Holds secrets: only ever sent to a kernel, authenticated by its own token."""
+        self.resolver.binding(self.user, group)  # the user must be in the group
+        unset, values = self._group_environment(group)
+        kept = {URL_VARIABLE, TOKEN_VARIABLE}  # the kernel keeps its way back to this API
+        return {"group": group, "unset": sorted(unset - kept), "set": values}
+
+    def _group_environment(self, group: str | None) -> tuple[set[str], dict[str, str]]:
+        """Every variable this extension manages, and a group's own values (only its name when
+        its binding is unusable, which is logged)."""
+        bindings = self.store.current()
+        unset = set(BASE_MANAGED_VARIABLES | bindings.managed_variables())
+        if group is None:
+            return unset, {}
+        try:
+            return unset, env_for(bindings.groups[group])
+        except UnusableBinding as error:
+            self.log.warning("MLflow groups: no MLflow settings for a kernel: %s", error)
+            return unset, {GROUP_VARIABLE: group}
 
     def forget_kernel(self, kernel_id: str) -> None:
         """The kernel shut down: its token stops working."""

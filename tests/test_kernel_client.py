@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import fetch_json
 from kernels import kernel_env, restart_kernel, run_in_kernel, start_kernel
 from tornado.httpclient import HTTPClientError
 
@@ -85,3 +86,31 @@ def test_outside_jupyter_the_client_says_so(monkeypatch):
 def test_an_unreachable_server_is_not_connected(closed_url):
     with pytest.raises(NotConnected, match="is not reachable"):
         ServerClient(closed_url, "token").groups()
+
+
+async def test_only_a_kernel_may_read_a_group_s_environment(
+    bindings, jp_fetch, jp_serverapp, http_server_client, jp_base_url, monkeypatch
+):
+    monkeypatch.setenv("KERNEL_ENV_SECRET", "kernel-env-secret-value")
+    secret = {"AWS_SECRET_ACCESS_KEY": "${env:KERNEL_ENV_SECRET}"}
+    bindings.write({"groups": {
+        "team-a": {"tracking_uri": "http://a.invalid", "artifact_env": secret},
+        "team-b": {"tracking_uri": "http://b.invalid", "members": ["bob"]},
+    }})  # fmt: skip
+    status, body = await fetch_json(
+        jp_fetch, "mlflow-groups", "api", "groups", "team-a", "kernel-env"
+    )
+    assert (status, body["error"]["code"]) == (403, "forbidden")  # the browser's token: refused
+    assert "kernel-env-secret-value" not in json.dumps(body)
+
+    kernel = await start_kernel(jp_fetch)
+    token = (await kernel_env(jp_serverapp, kernel))["JUPYTER_MLFLOW_GROUPS_TOKEN"]
+    url = f"{jp_base_url}mlflow-groups/api/groups/team-a/kernel-env"
+    status, body = await fetch_with_token(http_server_client, url, token)
+    assert status == 200
+    assert body["set"]["AWS_SECRET_ACCESS_KEY"] == "kernel-env-secret-value"
+    assert body["set"]["MLFLOW_TRACKING_URI"] == "http://a.invalid"
+    assert "MLFLOW_RUN_ID" in body["unset"] and "JUPYTER_MLFLOW_GROUPS_TOKEN" not in body["unset"]
+    other = f"{jp_base_url}mlflow-groups/api/groups/team-b/kernel-env"
+    status, body = await fetch_with_token(http_server_client, other, token)
+    assert (status, body["error"]["code"]) == (403, "forbidden")  # not a member of team-b
