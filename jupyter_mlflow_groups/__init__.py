@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 
-try:
-    __version__ = version("jupyter-mlflow-groups")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0"
+def __getattr__(name: str) -> str:
+    """`__version__`, read from the installed metadata only when asked: importing the package
+    (every kernel does, for the magics) must stay cheap."""
+    if name != "__version__":
+        raise AttributeError(name)
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("jupyter-mlflow-groups")
+    except PackageNotFoundError:  # a source tree that is not installed
+        return "0.0.0"
 
 
 def _jupyter_server_extension_points() -> list[dict[str, object]]:
     from .app import MlflowGroupsApp
 
     return [{"module": "jupyter_mlflow_groups", "app": MlflowGroupsApp}]
+

@@ -11,7 +11,8 @@ from typing import Any
 from jupyter_client.provisioning import KernelProvisionerFactory
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Dict, Float, Unicode, default, validate
+from tornado.ioloop import IOLoop
+from traitlets import Dict, Float, Integer, Unicode, default, validate
 
 from .binding_store import FILE_ENVIRONMENT_VARIABLE, BindingStore, default_bindings_file
 from .groups import ActiveGroupFile, ConfigMemberships, GroupResolver
@@ -73,6 +74,21 @@ class MlflowGroupsApp(ExtensionApp):
         "Every read endpoint takes ?refresh=1 to bypass it.",
     ).tag(config=True)
 
+    groups_root = Unicode(
+        help="""Where each group's files live unless its binding sets `root`: deployments (and
+        managed MLflow servers) under <groups_root>/<group>. Default: <state_dir>/groups.""",
+    ).tag(config=True)
+
+    copy_threads = Integer(16, help="Files a deployment job copies at once.").tag(config=True)
+
+    serve_timeout = Float(
+        180.0, help="Seconds a deployment's model server may take to answer /ping."
+    ).tag(config=True)
+
+    @default("groups_root")
+    def _default_groups_root(self) -> str:
+        return str(Path(self.state_dir) / "groups")
+
     @default("bindings_file")
     def _default_bindings_file(self) -> str:
         return default_bindings_file()
@@ -120,6 +136,9 @@ class MlflowGroupsApp(ExtensionApp):
             request_timeout=self.request_timeout,
             cache_ttl=self.cache_ttl,
             log=self.log,
+            groups_root=Path(self.groups_root).expanduser(),
+            copy_threads=self.copy_threads,
+            serve_timeout=self.serve_timeout,
         )
         self.service.server_url = kernel_api_url(self.serverapp)
         self.settings[SETTINGS_KEY] = self.service
@@ -127,12 +146,14 @@ class MlflowGroupsApp(ExtensionApp):
         self.settings[KERNEL_AUTHORIZER_KEY] = KernelTokenAuthorizer(AUTH_RESOURCE, log=self.log)
         store.current()  # load and report the bindings now, not at the first request
         self._warn_when_kernels_miss_bindings()
+        # once the event loop runs: clean up after dead jobs, serve again what was serving
+        IOLoop.current().add_callback(self.service.deployments.startup)
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(routes())
 
     async def stop_extension(self) -> None:
-        self.service.close()
+        await self.service.close()
 
     def _warn_when_kernels_miss_bindings(self) -> None:
         assert self.serverapp is not None

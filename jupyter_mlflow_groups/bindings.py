@@ -174,6 +174,12 @@ def env_for(binding: GroupBinding) -> dict[str, str]:
     return env
 
 
+def secret_values(env: Mapping[str, str]) -> list[str]:
+    """The values of a binding's environment (from env_for) that must never be shown."""
+    shown = {*FIELD_VARIABLES.values(), GROUP_VARIABLE, URL_VARIABLE}
+    return [value for name, value in env.items() if name not in shown and not is_public(name)]
+
+
 def summarize(binding: GroupBinding) -> dict[str, Any]:
     """The binding as people may see it: URIs without passwords, secret values never shown."""
     return {

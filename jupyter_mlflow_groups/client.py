@@ -132,6 +132,28 @@ class ServerClient:
         path = f"groups/{_segment(group)}/runs/{_segment(run_id)}/metrics/{quote(key, safe='/')}"
         return self._request("GET", path, {"refresh": "1"} if refresh else None)
 
+    # -- deployments ---------------------------------------------------------------------------
+
+    def deployments(self, group: str) -> dict[str, Any]:
+        return self._request("GET", f"groups/{_segment(group)}/deployments")
+
+    def deployment(self, group: str, name: str) -> dict[str, Any]:
+        return self._request("GET", f"groups/{_segment(group)}/deployments/{_segment(name)}")
+
+    def deploy(self, group: str, name: str, model: str, version: str) -> dict[str, Any]:
+        """Start a deployment job; returns the job (poll it with `job`)."""
+        body = {"name": name, "model": model, "version": str(version)}
+        return self._request("POST", f"groups/{_segment(group)}/deployments", body=body)["job"]
+
+    def delete_deployment(self, group: str, name: str) -> dict[str, Any]:
+        return self._request("DELETE", f"groups/{_segment(group)}/deployments/{_segment(name)}")
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        return self._request("GET", f"jobs/{_segment(job_id)}")
+
+    def cancel_job(self, job_id: str) -> dict[str, Any]:
+        return self._request("DELETE", f"jobs/{_segment(job_id)}")
+
     # -- plumbing ------------------------------------------------------------------------------
 
     @staticmethod

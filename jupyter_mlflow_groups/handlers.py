@@ -209,6 +209,51 @@ class MetricHistoryHandler(MlflowGroupsHandler):
         )
 
 
+class DeploymentsHandler(MlflowGroupsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, group: str) -> None:
+        self.write_json(await self.service.deployments.list(group))
+
+    @web.authenticated
+    @authorized
+    async def post(self, group: str) -> None:
+        body = self.json_body()
+        fields = {key: body.get(key) for key in ("name", "model", "version")}
+        if not all(isinstance(value, str) and value for value in fields.values()):
+            raise ApiError(
+                400,
+                "bad_request",
+                'Send {"name": deployment, "model": model, "version": "3" or "@alias"}.',
+            )
+        job = await self.service.deployments.deploy(group, **fields)
+        self.write_json({"job": job.to_json()}, status=202)
+
+
+class DeploymentHandler(MlflowGroupsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, group: str, name: str) -> None:
+        self.write_json(await self.service.deployments.get(group, name))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, group: str, name: str) -> None:
+        self.write_json(await self.service.deployments.delete(group, name))
+
+
+class JobHandler(MlflowGroupsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, job_id: str) -> None:
+        self.write_json(self.service.deployments.job(job_id).to_json())
+
+    @web.authenticated
+    @authorized
+    async def delete(self, job_id: str) -> None:
+        self.write_json((await self.service.deployments.cancel(job_id)).to_json())
+
+
 class NotFoundHandler(MlflowGroupsHandler):
     """Anything else under the API: a JSON 404 rather than Jupyter's HTML page."""
 
@@ -250,5 +295,8 @@ def routes() -> list[tuple[str, type[MlflowGroupsHandler]]]:
         (f"{model}/versions/(?P<version>{_SEGMENT})", VersionHandler),
         # metric keys may hold slashes ("train/loss"): the rest of the path is the key
         (f"{group}/runs/(?P<run_id>{_SEGMENT})/metrics/(?P<key>.+)", MetricHistoryHandler),
+        (f"{group}/deployments", DeploymentsHandler),
+        (f"{group}/deployments/(?P<name>{_SEGMENT})", DeploymentHandler),
+        (f"{API}/jobs/(?P<job_id>{_SEGMENT})", JobHandler),
         (f"{API}/(?P<path>.*)", NotFoundHandler),
     ]

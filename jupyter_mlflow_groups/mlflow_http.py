@@ -1,8 +1,7 @@
 """Async HTTP to a group's MLflow server, with the binding's auth, and failures classified.
 
-It reads the same variables MLflow's own client reads (a kernel's view of the binding), so the
-server and the kernels agree on auth: username and password both set means Basic and wins over
-a token (Bearer), and TLS follows MLFLOW_TRACKING_INSECURE_TLS / _SERVER_CERT_PATH.
+It reads the same variables MLflow's own client reads (a kernel's view of the binding), through
+TrackingAuth, so the server and the kernels agree on auth and TLS.
 """
 
 from __future__ import annotations
@@ -21,32 +20,23 @@ from tornado.simple_httpclient import HTTPStreamClosedError, HTTPTimeoutError
 
 from .errors import MlflowError
 from .secrets import mask_uri
+from .tracking_auth import WORKSPACE_HEADER, TrackingAuth
 
 _MAX_BODY = 64 * 1024 * 1024
-_WORKSPACE_HEADER = "X-MLFLOW-WORKSPACE"
-_TRUE = {"true", "1", "yes", "on"}
 
 
 class MlflowHttp:
     """Talks to one MLflow tracking server as described by a kernel environment."""
 
     def __init__(self, env: Mapping[str, str], client: AsyncHTTPClient) -> None:
-        self.base_url = env.get("MLFLOW_TRACKING_URI", "").rstrip("/")
+        self.auth = TrackingAuth.from_env(env)
+        self.base_url = self.auth.base_url
         self.shown_url = mask_uri(self.base_url)
         self._client = client
-        self._headers = {"Accept": "application/json", "User-Agent": "jupyter-mlflow-groups"}
-        self._auth: dict[str, Any] = {}
-        user, password = env.get("MLFLOW_TRACKING_USERNAME"), env.get("MLFLOW_TRACKING_PASSWORD")
-        if user and password:
-            self._auth = {"auth_username": user, "auth_password": password, "auth_mode": "basic"}
-        elif env.get("MLFLOW_TRACKING_TOKEN"):
-            self._headers["Authorization"] = f"Bearer {env['MLFLOW_TRACKING_TOKEN']}"
-        if env.get("MLFLOW_WORKSPACE"):
-            self._headers[_WORKSPACE_HEADER] = env["MLFLOW_WORKSPACE"]
         self._tls: dict[str, Any] = {
-            "validate_cert": env.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() not in _TRUE,
-            "ca_certs": env.get("MLFLOW_TRACKING_SERVER_CERT_PATH") or None,
-            "client_cert": env.get("MLFLOW_TRACKING_CLIENT_CERT_PATH") or None,
+            "validate_cert": self.auth.verify,
+            "ca_certs": self.auth.ca_certs,
+            "client_cert": self.auth.client_cert,
         }
         self._host = urlsplit(self.base_url).hostname or self.base_url
 
@@ -63,9 +53,9 @@ class MlflowHttp:
         `in_workspace=False` leaves the workspace header out (for the workspace API itself).
         """
         query = f"?{urlencode(params, doseq=True)}" if params else ""
-        headers = self._headers
+        headers = dict(self.auth.headers)
         if not in_workspace:
-            headers = {k: v for k, v in headers.items() if k != _WORKSPACE_HEADER}
+            headers.pop(WORKSPACE_HEADER, None)
         request = HTTPRequest(
             f"{self.base_url}{path}{query}",
             method="GET",
@@ -73,7 +63,6 @@ class MlflowHttp:
             connect_timeout=timeout,
             request_timeout=timeout,
             follow_redirects=False,
-            **self._auth,
             **self._tls,
         )
         started = time.perf_counter()

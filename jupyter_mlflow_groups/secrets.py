@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -101,3 +102,12 @@ def mask_uri(uri: str | None) -> str | None:
     user = user_info.split(":", 1)[0]
     masked_netloc = f"{user}:***@{host}" if ":" in user_info else f"***@{host}"
     return urlunsplit(parts._replace(netloc=masked_netloc))
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every secret value replaced by ***: for messages that come from elsewhere
+    (a worker process, a library's exception) before anyone sees them."""
+    for value in sorted(secrets, key=len, reverse=True):
+        if len(value) >= 4 and value in text:
+            text = text.replace(value, "***")
+    return text

@@ -8,7 +8,9 @@ is the one every kernel gets.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, MutableMapping
+from pathlib import Path
 from typing import Any
 
 from .binding_store import BindingStore
@@ -23,6 +25,7 @@ from .bindings import (
     summarize,
 )
 from .cache import TtlCache
+from .deploy.manager import DeploymentManager
 from .errors import MlflowError
 from .groups import GroupResolver
 from .kernel_tokens import KernelTokens
@@ -47,6 +50,9 @@ class MlflowGroupsService:
         request_timeout: float,
         cache_ttl: float,
         log: logging.Logger,
+        groups_root: Path,
+        copy_threads: int = 16,
+        serve_timeout: float = 180.0,
     ) -> None:
         self.store = store
         self.resolver = resolver
@@ -57,13 +63,23 @@ class MlflowGroupsService:
         self.server_url: Callable[[], str | None] = lambda: None  # set by the server app
         self.request_timeout = request_timeout
         self.cache = TtlCache(cache_ttl)
+        self.groups_root = groups_root
         self._registry: RegistryService | None = None
+        self.deployments = DeploymentManager(
+            self,
+            log,
+            copy_threads=copy_threads,
+            serve_timeout=serve_timeout,
+            on_change=lambda group: self.registry.invalidate(group),
+        )
 
     @property
     def registry(self) -> RegistryService:
         """Created at first use, on the running event loop its HTTP client belongs to."""
         if self._registry is None:
-            self._registry = RegistryService(make_client(), self.request_timeout, self.cache)
+            self._registry = RegistryService(
+                make_client(), self.request_timeout, self.cache, self.deployments.deployed_by
+            )
         return self._registry
 
     # -- groups -------------------------------------------------------------------------------
@@ -130,6 +146,34 @@ class MlflowGroupsService:
     ) -> dict[str, Any]:
         return await self.registry.metric_history(self.connection(group), run_id, key, refresh)
 
+    # -- deployments (the GroupAccess the DeploymentManager works through) ----------------------
+
+    def binding(self, group: str) -> GroupBinding:
+        return self.resolver.binding(self.user, group)
+
+    def bindings_for_startup(self) -> list[GroupBinding]:
+        bindings = self.store.current()
+        return [bindings.groups[name] for name in self.resolver.groups_of(self.user, bindings)
+                if bindings.groups[name].valid]  # fmt: skip
+
+    def group_root(self, binding: GroupBinding) -> Path:
+        return Path(binding.root).expanduser() if binding.root else self.groups_root / binding.name
+
+    def deploy_root(self, binding: GroupBinding) -> Path:
+        if binding.deploy.root:
+            return Path(binding.deploy.root).expanduser()
+        return self.group_root(binding) / "deployments"
+
+    def local_artifacts(self, binding: GroupBinding) -> Path | None:
+        """The tracking server's artifact directory, when this server can read it directly."""
+        return None
+
+    def worker_environment(self, binding: GroupBinding) -> dict[str, str]:
+        """The server's environment with every managed variable replaced by the group's own:
+        what copy workers and model servers run with."""
+        unset, values = self._group_environment(binding.name)
+        return {**{k: v for k, v in os.environ.items() if k not in unset}, **values}
+
     # -- kernels ------------------------------------------------------------------------------
 
     def apply_to_kernel_env(self, env: MutableMapping[str, str], kernel_id: str) -> str | None:
@@ -192,6 +236,7 @@ class MlflowGroupsService:
             "admin": self.user in binding.admins,
         }
 
-    def close(self) -> None:
+    async def close(self) -> None:
+        await self.deployments.shutdown()
         if self._registry is not None:
             self._registry.client.close()

@@ -12,6 +12,8 @@ import yaml
 from jupyter_client.provisioning import KernelProvisionerFactory
 from seeding import SeededRegistry, seed_registry
 from servers import (
+    MlflowServer,
+    MotoS3,
     SilentServer,
     TlsFront,
     free_port,
@@ -47,6 +49,39 @@ def seeded(mlflow_servers: SimpleNamespace) -> SeededRegistry:
     return seed_registry(
         mlflow_servers.plain.url, models=260, versions_per_model=3, multi_version_models=20
     )
+
+
+@pytest.fixture(scope="session")
+def deploy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+    """A plain MLflow server of its own for deployment tests: they register versions freely."""
+    server = start_mlflow(tmp_path_factory.mktemp("mlflow-deploy"))
+    try:
+        wait_until_healthy(server)
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def sklearn_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[list[float]], list[int]]:
+    """A real scikit-learn model saved in MLflow's format, rows to score, and its predictions."""
+    import mlflow.sklearn
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    features, labels = load_iris(return_X_y=True)
+    model = LogisticRegression(max_iter=500).fit(features, labels)
+    directory = tmp_path_factory.mktemp("sklearn") / "model"
+    mlflow.sklearn.save_model(model, str(directory))
+    rows = features[::30].tolist()
+    return directory, rows, model.predict(features[::30]).tolist()
+
+
+@pytest.fixture(scope="session")
+def moto_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoS3]:
+    server = MotoS3(tmp_path_factory.mktemp("moto"))
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -250,3 +250,59 @@ class CountingProxy:
 
     def close(self) -> None:
         self.listener.close()
+
+
+class ThrottledProxy(CountingProxy):
+    """A slow link in front of a real server: answers flow at most `bytes_per_second`."""
+
+    def __init__(self, upstream_port: int, bytes_per_second: int) -> None:
+        self.bytes_per_second = bytes_per_second
+        super().__init__(upstream_port)
+
+    def _serve(self, client: socket.socket) -> None:
+        upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+        threading.Thread(target=_pipe, args=(client, upstream), daemon=True).start()
+        with contextlib.suppress(OSError):
+            while chunk := upstream.recv(64 * 1024):
+                client.sendall(chunk)
+                time.sleep(len(chunk) / self.bytes_per_second)
+        for end in (client, upstream):
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+
+
+class MotoS3:
+    """moto's standalone server: a real S3-compatible endpoint on loopback."""
+
+    def __init__(self, root: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = root / "moto.log"
+        root.mkdir(parents=True, exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"moto did not start: {self.log_path.read_text()[-2000:]}")
+
+    def client(self, key_id: str, secret: str):  # noqa: ANN201 - a boto3 client
+        import boto3
+
+        return boto3.client(
+            "s3", endpoint_url=self.url, aws_access_key_id=key_id,
+            aws_secret_access_key=secret, region_name="us-east-1",
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=20)

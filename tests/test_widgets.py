@@ -99,7 +99,7 @@ async def test_a_model_s_versions_and_a_version_s_details(client, seeded):
         for node in leaves(browser.body)
         if isinstance(node, widgets.Button) and node.description == "Deploy"
     ]
-    assert len(deploy) == 3 and all(node.disabled for node in deploy)  # until deployments are wired
+    assert len(deploy) == 3 and not any(node.disabled for node in deploy)
 
     await click(browser, "Version 3")
     detail = next(node for node in leaves(browser.body) if isinstance(node, VersionDetail))

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
 
 from ..client import ServerClient
 from .common import NOTHING, Panel, button, esc, link, table, when
+from .deploy import DeployPanel
 from .detail import VersionDetail
 
 PAGE_SIZES = (10, 25, 50, 100)
 SEARCH_HINT = "MLflow filter, e.g. name LIKE '%fraud%' or tags.team = 'a'"
-
-#: Called with (group, model name, version) when a version's Deploy button is pressed.
-DeployAction = Callable[[str, str, str], Any]
 
 
 class _Pager:
@@ -54,11 +51,9 @@ class ModelBrowser(Panel):
         *,
         page_size: int = 25,
         client: ServerClient | None = None,
-        on_deploy: DeployAction | None = None,
     ) -> None:
         super().__init__(client, layout=widgets.Layout(width="100%"))
         self.group = group
-        self.on_deploy = on_deploy
         self.model_name: str | None = None
         self.models_pager, self.versions_pager = _Pager(), _Pager()
         self.title = widgets.HTML()
@@ -130,6 +125,15 @@ class ModelBrowser(Panel):
         )
         self.search_bar.layout.display = self.pager_bar.layout.display = "none"
         self.body.children = [detail]
+
+    def open_deploy(self, version: str) -> None:
+        assert self.model_name is not None
+        panel = DeployPanel(
+            self.model_name, version, self.group, client=self.client,
+            on_back=lambda: self.attempt(self.show),
+        )  # fmt: skip
+        self.search_bar.layout.display = self.pager_bar.layout.display = "none"
+        self.body.children = [panel]
 
     @property
     def _pager(self) -> _Pager:
@@ -229,17 +233,10 @@ class ModelBrowser(Panel):
         )
 
     def _deploy_button(self, version: str) -> widgets.Button:
-        action = self.on_deploy
-        deploy = button(
+        return button(
             "Deploy",
-            lambda: self.attempt(
-                lambda: action and action(self.group or "", self.model_name or "", version)
-            ),
+            lambda: self.attempt(lambda: self.open_deploy(version)),
             icon="rocket",
             button_style="primary",
-            disabled=action is None,
-            tooltip="Deploy this version"
-            if action
-            else "Deployment is not available on this server",
+            tooltip=f"Deploy version {version}",
         )
-        return deploy

@@ -96,10 +96,13 @@ class Panel(widgets.VBox):
         try:
             result = action()
         except (ApiFailure, NotConnected) as error:
-            self.problem.value = problem_html(error)
+            self.show_problem(error)
             return None
         self.problem.value = ""
         return result
+
+    def show_problem(self, error: Exception) -> None:
+        self.problem.value = problem_html(error)
 
 
 def button(description: str, on_click: Callable[[], Any], **kwargs: Any) -> widgets.Button:

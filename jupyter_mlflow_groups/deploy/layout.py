@@ -1,0 +1,104 @@
+"""Where a deployment's files live, and the atomic switch between releases.
+
+    <deploy root>/<name>/
+        current   -> releases/<job id>   a symlink, replaced atomically (rename over it)
+        releases/<job id>/               complete, verified copies of a version's artifacts
+        staging/<job id>/                copies in progress; never served, removed on failure
+
+A copy lands in staging; only once verified is it renamed into releases/ (same filesystem, so
+the rename is atomic) and `current` re-pointed with one `rename(2)`. A job that fails, is
+cancelled or killed never touches `current` or a release; its staging is removed then, or at the
+next server start.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path, PurePosixPath
+
+_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+class UnsafePath(ValueError):
+    """A name or an artifact path that would leave its directory."""
+
+
+def check_deployment_name(name: str) -> str:
+    """Deployment names are DNS labels, so that any serving target accepts them."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise UnsafePath(
+            f"'{name}' is not a valid deployment name: use 1-63 lowercase letters, digits and "
+            "inner hyphens (like fraud-detector-prod)"
+        )
+    return name
+
+
+def safe_relative(path: str) -> PurePosixPath:
+    """An artifact path as a relative path that stays inside its directory; UnsafePath else."""
+    candidate = PurePosixPath(path)
+    if (
+        not path
+        or "\x00" in path
+        or "\\" in path
+        or candidate.is_absolute()
+        or any(part in ("..", "") for part in candidate.parts)
+    ):
+        raise UnsafePath(f"the artifact path {path!r} would leave the deployment directory")
+    return candidate
+
+
+class DeploymentLayout:
+    """The directories of one deployment."""
+
+    def __init__(self, root: Path, name: str) -> None:
+        self.name = check_deployment_name(name)
+        self.directory = root / name
+        self.current = self.directory / "current"
+        self.releases = self.directory / "releases"
+        self.staging = self.directory / "staging"
+
+    def staging_for(self, job_id: str) -> Path:
+        return self.staging / job_id
+
+    def current_release(self) -> Path | None:
+        if not self.current.is_symlink():
+            return None
+        return (self.directory / os.readlink(self.current)).resolve()
+
+    def promote(self, job_id: str) -> Path:
+        """Move a verified staging copy into releases/ and point `current` at it, atomically."""
+        release = self.releases / job_id
+        self.releases.mkdir(parents=True, exist_ok=True)
+        os.rename(self.staging_for(job_id), release)
+        self.point_current_at(release)
+        return release
+
+    def point_current_at(self, release: Path) -> None:
+        link = self.directory / f".current-{os.getpid()}"
+        link.unlink(missing_ok=True)
+        os.symlink(release.relative_to(self.directory), link)
+        os.rename(link, self.current)  # rename(2) over the old link: never a moment without one
+
+    def prune(self, keep: set[Path]) -> None:
+        """Remove releases no longer needed (keep the current and the given ones)."""
+        current = self.current_release()
+        for release in self.releases.glob("*") if self.releases.exists() else ():
+            if release.resolve() not in {p.resolve() for p in keep} | {current}:
+                shutil.rmtree(release, ignore_errors=True)
+
+    def discard_staging(self, job_id: str | None = None) -> None:
+        """Remove one job's staging copy, or every one (at start-up: leftovers of dead jobs)."""
+        target = self.staging_for(job_id) if job_id else self.staging
+        shutil.rmtree(target, ignore_errors=True)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def leftover_staging(root: Path) -> list[Path]:
+    """Staging directories under a deploy root (each belongs to a job that did not finish)."""
+    if not root.is_dir():
+        return []
+    return [path for path in root.glob("*/staging/*") if path.is_dir()]

@@ -1,0 +1,463 @@
+"""Deployments of every group: jobs (copy in a worker process, swap, record, serve), records,
+serving processes. Everything here runs on the event loop without blocking it: the copy runs
+in its own process, file and database work in threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import shutil
+import sys
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..bindings import GroupBinding, env_for, secret_values
+from ..errors import ApiError
+from ..secrets import redact
+from .jobs import Job
+from .layout import DeploymentLayout, UnsafePath, check_deployment_name, leftover_staging
+from .records import DeploymentRecord, DeploymentStore, now
+from .serving import LOCAL, LocalServers, ServingError, endpoint_of, publish
+
+
+class GroupAccess(Protocol):
+    """What deployments need from the rest of the extension."""
+
+    user: str
+
+    def binding(self, group: str) -> GroupBinding: ...  # 403/404 unless the user is in it
+
+    def bindings_for_startup(self) -> list[GroupBinding]: ...
+
+    def worker_environment(self, binding: GroupBinding) -> dict[str, str]: ...
+
+    def deploy_root(self, binding: GroupBinding) -> Path: ...
+
+    def local_artifacts(self, binding: GroupBinding) -> Path | None: ...
+
+
+@dataclass(frozen=True)
+class _Context:
+    """One group's deployment area, as a job or a request needs it."""
+
+    binding: GroupBinding
+    root: Path
+    store: DeploymentStore
+    env: dict[str, str]
+    secrets: list[str]
+
+
+class DeploymentManager:
+    def __init__(
+        self,
+        access: GroupAccess,
+        log: logging.Logger,
+        *,
+        copy_threads: int = 16,
+        serve_timeout: float = 180.0,
+        on_change: Callable[[str], None] = lambda group: None,
+    ) -> None:
+        self.access = access
+        self.log = log
+        self.copy_threads = copy_threads
+        self.servers = LocalServers(serve_timeout)
+        self.on_change = on_change
+        self.jobs: dict[str, Job] = {}
+        self._active: dict[tuple[str, str], Job] = {}
+        self._stores: dict[Path, DeploymentStore] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    async def list(self, group: str) -> dict[str, Any]:
+        context = await self._context(group)
+        records = await asyncio.to_thread(context.store.all)
+        deployments = [self._describe(group, record) for record in records]
+        known = {record.name for record in records}
+        deployments += [
+            self._describe_new(job)
+            for (g, name), job in self._active.items()
+            if g == group and name not in known
+        ]
+        return {
+            "group": group,
+            "target": context.binding.deploy.target,
+            "deployments": sorted(deployments, key=lambda d: d["name"]),
+        }
+
+    async def get(self, group: str, name: str) -> dict[str, Any]:
+        context = await self._context(group)
+        record = await asyncio.to_thread(context.store.get, name)
+        if record is None:
+            job = self._active.get((group, name))
+            if job is None:
+                raise ApiError(
+                    404, "not_found", f"Group '{group}' has no deployment named '{name}'."
+                )
+            return self._describe_new(job)
+        return self._describe(group, record)
+
+    async def deployed_by(self, group: str, model: str) -> Mapping[str, list[str]]:
+        """Which deployments serve each version of a model ("Deployed By")."""
+        context = await self._context(group)
+        return await asyncio.to_thread(context.store.serving, model)
+
+    def job(self, job_id: str) -> Job:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise ApiError(404, "not_found", f"There is no deployment job '{job_id}'.")
+        self.access.binding(job.group)  # the user must (still) be in the job's group
+        return job
+
+    # -- changing --------------------------------------------------------------------------------
+
+    async def deploy(self, group: str, name: str, model: str, version: str) -> Job:
+        """Start a job that makes deployment `name` serve `models:/model/version`."""
+        try:
+            check_deployment_name(name)
+        except UnsafePath as error:
+            raise ApiError(400, "bad_request", str(error)) from None
+        if not isinstance(model, str) or not model:
+            raise ApiError(400, "bad_request", "Name the registered model to deploy.")
+        if not isinstance(version, str) or not (
+            version.isdigit() or (version.startswith("@") and len(version) > 1)
+        ):
+            raise ApiError(
+                400, "bad_request", f"'{version}' is neither a version number nor an @alias."
+            )
+        context = await self._context(group)
+        running = self._active.get((group, name))
+        if running is not None:
+            raise ApiError(
+                409,
+                "conflict",
+                f"Deployment '{name}' is being updated by job {running.id} "
+                f"({running.model} {running.requested}): wait for it to finish, or cancel it.",
+            )
+        job = Job(
+            group=group,
+            deployment=name,
+            model=model,
+            requested=version,
+            created_by=self.access.user,
+        )
+        self.jobs[job.id] = job
+        self._active[(group, name)] = job
+        self._spawn(self._run(job, context))
+        self.log.info(
+            "MLflow groups: job %s deploys %s %s to %s/%s", job.id, model, version, group, name
+        )
+        return job
+
+    async def cancel(self, job_id: str) -> Job:
+        job = self.job(job_id)
+        if job.finished:
+            return job
+        if job.state in ("swapping", "serving"):
+            raise ApiError(
+                409,
+                "conflict",
+                f"Job {job_id} is switching the deployment over: too late to cancel.",
+            )
+        job.cancel_requested = True
+        if job.process is not None and job.process.returncode is None:
+            job.process.terminate()
+        return job
+
+    async def delete(self, group: str, name: str) -> dict[str, Any]:
+        context = await self._context(group)
+        if (group, name) in self._active:
+            raise ApiError(
+                409, "conflict", f"Deployment '{name}' has a job running: cancel it first."
+            )
+        record = await asyncio.to_thread(context.store.get, name)
+        if record is None:
+            raise ApiError(404, "not_found", f"Group '{group}' has no deployment named '{name}'.")
+        await self.servers.stop((group, name))
+        if record.target != LOCAL:
+            try:
+                await publish(record.target, "delete", name, None, context.env, context.secrets)
+            except ServingError as error:
+                raise ApiError(502, "mlflow_error", str(error)) from None
+        layout = DeploymentLayout(context.root, name)
+        await asyncio.to_thread(layout.remove)
+        await asyncio.to_thread(context.store.delete, name)
+        self.on_change(group)
+        return {"group": group, "deleted": name}
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def startup(self) -> None:
+        """Remove staging copies of jobs that died with a previous server; serve again what was
+        serving (in the background: Jupyter's start-up does not wait for model servers)."""
+        for binding in self.access.bindings_for_startup():
+            try:
+                context = await self._context_for(binding)
+            except Exception as error:  # a group whose area cannot be opened: say so, go on
+                self.log.warning(
+                    "MLflow groups: deployments of '%s' unavailable: %s", binding.name, error
+                )
+                continue
+            for staging in await asyncio.to_thread(leftover_staging, context.root):
+                self.log.info(
+                    "MLflow groups: removing %s, left by a job that did not finish", staging
+                )
+                await asyncio.to_thread(shutil.rmtree, staging, True)
+            for record in await asyncio.to_thread(context.store.all):
+                if record.status in ("serving", "starting") and record.target == LOCAL:
+                    self._spawn(self._resume(context, record))
+
+    async def shutdown(self) -> None:
+        for job in list(self._active.values()):
+            job.cancel_requested = True
+            if job.process is not None and job.process.returncode is None:
+                job.process.terminate()
+        await self.servers.stop_all()
+        for task in list(self._tasks):
+            task.cancel()
+
+    # -- the job ---------------------------------------------------------------------------------
+
+    async def _run(self, job: Job, context: _Context) -> None:
+        layout = DeploymentLayout(context.root, job.deployment)
+        outcome = await self._attempt(job, context, layout)
+        # the staging copy is gone before anyone can see the job finished
+        await asyncio.to_thread(layout.discard_staging, job.id)
+        self._active.pop((job.group, job.deployment), None)
+        if isinstance(outcome, tuple):
+            job.fail(*outcome)
+        else:
+            job.end(outcome)
+        self.log.info("MLflow groups: job %s %s", job.id, job.state)
+
+    async def _attempt(
+        self, job: Job, context: _Context, layout: DeploymentLayout
+    ) -> str | tuple[str, str]:
+        """Copy, then switch: `done` or `cancelled`, else (error code, message)."""
+        try:
+            verified = await self._copy(job, context, layout)
+            if job.cancel_requested:
+                return "cancelled"
+            if job.error is not None:
+                return job.error["code"], job.error["message"]
+            if not verified:
+                return "mlflow_error", "the copy process ended without finishing its work"
+            await self._switch(job, context, layout)
+            return "done"
+        except ServingError as error:
+            return "serving", str(error)
+        except Exception as error:  # never leave a job running forever
+            self.log.exception("MLflow groups: job %s failed", job.id)
+            return "internal_error", redact(f"{error.__class__.__name__}: {error}", context.secrets)
+
+    async def _copy(self, job: Job, context: _Context, layout: DeploymentLayout) -> bool:
+        """Run the worker; True when it verified a complete copy in staging."""
+        job.state = "planning"
+        local = self.access.local_artifacts(context.binding)
+        spec = {
+            "model": job.model,
+            "requested": job.requested,
+            "staging": str(layout.staging_for(job.id)),
+            "threads": self.copy_threads,
+            "local_artifacts": str(local) if local else None,
+        }
+        log_path = layout.directory / "jobs.log"
+        await asyncio.to_thread(layout.directory.mkdir, parents=True, exist_ok=True)
+        with log_path.open("ab") as log:
+            job.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "jupyter_mlflow_groups.deploy.worker",
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=log,
+                env=context.env,
+            )  # fmt: skip
+        assert job.process.stdin is not None and job.process.stdout is not None
+        job.process.stdin.write(json.dumps(spec).encode())
+        await job.process.stdin.drain()
+        job.process.stdin.close()
+        verified = False
+        async for line in job.process.stdout:
+            event = _event(line)
+            kind = event.get("event")
+            if kind == "plan":
+                job.planned(
+                    str(event["version"]),
+                    str(event["source"]),
+                    int(event["files"]),
+                    int(event["bytes"]),
+                )
+            elif kind == "progress":
+                job.progressed(int(event["bytes"]), int(event["files"]))
+            elif kind == "verifying":
+                job.state = "verifying"
+            elif kind == "verified":
+                verified = True
+            elif kind == "error":
+                job.error = {
+                    "code": str(event.get("code")),
+                    "message": redact(str(event.get("message")), context.secrets),
+                }
+        code = await job.process.wait()
+        if code < 0 and not job.cancel_requested and job.error is None:
+            message = f"the copy process was killed (signal {-code}); nothing was changed"
+            job.error = {"code": "killed", "message": message}
+        return verified and code == 0
+
+    async def _switch(self, job: Job, context: _Context, layout: DeploymentLayout) -> None:
+        """Promote the verified copy, serve it (rolling back if it cannot serve), record it."""
+        assert job.version is not None
+        job.state = "swapping"
+        previous = await asyncio.to_thread(context.store.get, job.deployment)
+        previous_release = await asyncio.to_thread(layout.current_release)
+        release = await asyncio.to_thread(layout.promote, job.id)
+        job.state = "serving"
+        target = context.binding.deploy.target
+        key = (job.group, job.deployment)
+        port = previous.port if previous else None
+        try:
+            if target == LOCAL:
+                port = await self.servers.start(
+                    key, release, port, context.env, layout.directory / "serve.log", context.secrets
+                )
+                job.endpoint = endpoint_of(port)
+            else:
+                job.endpoint = await publish(
+                    target, "deploy", job.deployment, f"models:/{job.model}/{job.version}",
+                    context.env, context.secrets,
+                )  # fmt: skip
+        except ServingError:
+            await self._roll_back(key, layout, previous, previous_release, context)
+            raise
+        record = DeploymentRecord(
+            name=job.deployment, model=job.model, version=job.version, requested=job.requested,
+            status="serving", target=target, updated_at=now(), updated_by=job.created_by,
+            port=port if target == LOCAL else None, release=str(release),
+        )  # fmt: skip
+        await asyncio.to_thread(
+            context.store.switch,
+            record,
+            job=job.id,
+            from_version=previous.version if previous else None,
+        )
+        await asyncio.to_thread(
+            layout.prune, {release} | ({previous_release} if previous_release else set())
+        )
+        self.on_change(job.group)
+
+    async def _roll_back(
+        self,
+        key: tuple[str, str],
+        layout: DeploymentLayout,
+        previous: DeploymentRecord | None,
+        previous_release: Path | None,
+        context: _Context,
+    ) -> None:
+        """The new version cannot serve: point back at the previous release and serve it again."""
+        if previous is None or previous_release is None:
+            await asyncio.to_thread(layout.remove)
+            return
+        await asyncio.to_thread(layout.point_current_at, previous_release)
+        if previous.target == LOCAL:
+            try:
+                await self.servers.start(
+                    key,
+                    previous_release,
+                    previous.port,
+                    context.env,
+                    layout.directory / "serve.log",
+                    context.secrets,
+                )
+            except ServingError as error:
+                await asyncio.to_thread(context.store.set_status, key[1], "failed", str(error))
+
+    async def _resume(self, context: _Context, record: DeploymentRecord) -> None:
+        layout = DeploymentLayout(context.root, record.name)
+        release = await asyncio.to_thread(layout.current_release)
+        key = (context.binding.name, record.name)
+        if release is None:
+            await asyncio.to_thread(
+                context.store.set_status, record.name, "failed", "its files are gone"
+            )
+            return
+        await asyncio.to_thread(context.store.set_status, record.name, "starting")
+        try:
+            port = await self.servers.start(
+                key,
+                release,
+                record.port,
+                context.env,
+                layout.directory / "serve.log",
+                context.secrets,
+            )
+        except ServingError as error:
+            await asyncio.to_thread(context.store.set_status, record.name, "failed", str(error))
+            return
+        await asyncio.to_thread(context.store.set_status, record.name, "serving", None, port)
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    async def _context(self, group: str) -> _Context:
+        return await self._context_for(self.access.binding(group))
+
+    async def _context_for(self, binding: GroupBinding) -> _Context:
+        if not binding.valid:
+            raise ApiError(
+                503, "not_configured", f"MLflow is not configured for group '{binding.name}'."
+            )
+        root = self.access.deploy_root(binding)
+        store = self._stores.get(root)
+        if store is None:
+            store = await asyncio.to_thread(DeploymentStore, root / "deployments.sqlite")
+            self._stores[root] = store
+        return _Context(
+            binding=binding,
+            root=root,
+            store=store,
+            env=self.access.worker_environment(binding),
+            secrets=secret_values(env_for(binding)),
+        )
+
+    def _describe(self, group: str, record: DeploymentRecord) -> dict[str, Any]:
+        job = self._active.get((group, record.name))
+        endpoint = endpoint_of(record.port) if record.port and record.target == LOCAL else None
+        status = record.status
+        if (
+            record.target == LOCAL
+            and status == "serving"
+            and not self.servers.running((group, record.name))
+        ):
+            status = "stopped"
+        return {
+            **{k: v for k, v in record.to_json().items() if k not in ("port", "release")},
+            "group": group,
+            "status": "deploying" if job else status,
+            "model_uri": f"models:/{record.model}/{record.version}",
+            "endpoint": endpoint,
+            "invocations_url": f"{endpoint}/invocations" if endpoint else None,
+            "path": record.release,
+            "job": job.id if job else None,
+        }
+
+    @staticmethod
+    def _describe_new(job: Job) -> dict[str, Any]:
+        return {
+            "name": job.deployment, "group": job.group, "model": job.model, "version": job.version,
+            "requested": job.requested, "model_uri": None, "status": "deploying", "endpoint": None,
+            "invocations_url": None, "path": None, "target": None, "updated_at": job.created_at,
+            "updated_by": job.created_by, "job": job.id, "message": None, "history": [],
+        }  # fmt: skip
+
+    def _spawn(self, coroutine: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _event(line: bytes) -> dict[str, Any]:
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return {}
+    return event if isinstance(event, dict) else {}

@@ -1,0 +1,200 @@
+"""The copy job's process: plan, copy into staging, verify; progress as JSON lines on stdout.
+
+    python -m jupyter_mlflow_groups.deploy.worker < spec.json
+
+It runs with the group's environment (tracking credentials, artifact-store keys), never the
+server's, and imports neither mlflow nor the server (mlflow only for exotic stores). The spec:
+`{"model", "requested" ("3" or "@alias"), "staging", "threads", "local_artifacts"}`.
+
+Events: `{"event": "plan", "version", "source", "files", "bytes"}`, `{"event": "progress",
+"bytes", "files"}` (every 0.1 s), `{"event": "verifying"}`, `{"event": "verified"}`, then
+`{"event": "done"}`; or `{"event": "error", "code", "message"}`. SIGTERM stops it cleanly
+(exit 3); the server removes the staging copy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TextIO
+
+from ..tracking_auth import TrackingAuth
+from .errors import CopyError, Stopped
+from .http_pool import HttpPool
+from .layout import UnsafePath, safe_relative
+from .sources import Artifact, ArtifactSource, source_for
+
+REGISTRY = "/api/2.0/mlflow"
+EXIT_FAILED, EXIT_STOPPED = 2, 3
+
+
+class Events:
+    """JSON lines to the server, one writer at a time."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.lock = threading.Lock()
+
+    def emit(self, event: str, **fields: Any) -> None:
+        with self.lock:
+            self.stream.write(json.dumps({"event": event, **fields}) + "\n")
+            self.stream.flush()
+
+
+class Progress:
+    """Bytes and files done, shared by the copy threads; reported every `interval` seconds."""
+
+    def __init__(self, events: Events, interval: float = 0.1) -> None:
+        self.events = events
+        self.interval = interval
+        self.bytes = self.files = 0
+        self.lock = threading.Lock()
+        self.finished = threading.Event()
+
+    def add_bytes(self, count: int) -> None:
+        with self.lock:
+            self.bytes += count
+
+    def add_file(self) -> None:
+        with self.lock:
+            self.files += 1
+
+    def report(self) -> None:
+        with self.lock:
+            snapshot = {"bytes": self.bytes, "files": self.files}
+        self.events.emit("progress", **snapshot)
+
+    def run(self) -> None:
+        while not self.finished.wait(self.interval):
+            self.report()
+        self.report()
+
+
+def resolve_version(pool: HttpPool, model: str, requested: str) -> str:
+    """`3` stays 3; `@champion` becomes the version the alias points at now."""
+    if not requested.startswith("@"):
+        if not requested.isdigit():
+            raise CopyError(
+                "bad_request", f"'{requested}' is neither a version number nor an @alias"
+            )
+        return requested
+    body = pool.get_json(
+        f"{REGISTRY}/registered-models/alias", {"name": model, "alias": requested[1:]}
+    )
+    return str(body["model_version"]["version"])
+
+
+def plan(source: ArtifactSource) -> list[Artifact]:
+    artifacts = source.list()
+    try:
+        for artifact in artifacts:
+            safe_relative(artifact.path)
+    except UnsafePath as error:
+        raise CopyError("unsafe_path", str(error)) from None
+    if not any(artifact.path == "MLmodel" for artifact in artifacts):
+        raise CopyError(
+            "not_a_model", f"{source.description} holds no MLmodel file: it is not an MLflow model"
+        )
+    return sorted(artifacts, key=lambda artifact: -(artifact.size or 0))  # big files first
+
+
+def copy_all(
+    source: ArtifactSource,
+    artifacts: list[Artifact],
+    staging: Path,
+    progress: Progress,
+    stop: threading.Event,
+    threads: int,
+) -> None:
+    for directory in sorted({(staging / artifact.path).parent for artifact in artifacts}):
+        directory.mkdir(parents=True, exist_ok=True)  # once, not once per file
+
+    def copy_one(artifact: Artifact) -> None:
+        source.fetch(artifact, staging / artifact.path, progress.add_bytes, stop.is_set)
+        progress.add_file()
+
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        futures = [pool.submit(copy_one, artifact) for artifact in artifacts]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:
+            stop.set()  # one failure stops the others at their next chunk
+            raise
+
+
+def verify(staging: Path, artifacts: list[Artifact]) -> None:
+    for artifact in artifacts:
+        path = staging / artifact.path
+        if not path.is_file():
+            raise CopyError("mlflow_error", f"{artifact.path} is missing from the copy")
+        if artifact.size is not None and path.stat().st_size != artifact.size:
+            raise CopyError(
+                "mlflow_error",
+                f"{artifact.path} has {path.stat().st_size} bytes, the store said {artifact.size}",
+            )
+
+
+def run(spec: dict[str, Any], env: dict[str, str], events: Events, stop: threading.Event) -> None:
+    pool = HttpPool(TrackingAuth.from_env(env))
+    model = spec["model"]
+    version = resolve_version(pool, model, spec["requested"])
+    location = pool.get_json(
+        f"{REGISTRY}/model-versions/get-download-uri", {"name": model, "version": version}
+    )["artifact_uri"]
+    local = Path(spec["local_artifacts"]) if spec.get("local_artifacts") else None
+    source = source_for(location, env, local)
+    artifacts = plan(source)
+    total = sum(artifact.size or 0 for artifact in artifacts)
+    events.emit(
+        "plan", version=version, source=source.description, files=len(artifacts), bytes=total
+    )
+    staging = Path(spec["staging"])
+    staging.mkdir(parents=True, exist_ok=True)
+    progress = Progress(events)
+    reporter = threading.Thread(target=progress.run, daemon=True)
+    reporter.start()
+    try:
+        copy_all(source, artifacts, staging, progress, stop, spec.get("threads", 16))
+    finally:
+        progress.finished.set()
+        reporter.join()
+    events.emit("verifying")
+    verify(staging, artifacts)
+    events.emit("verified")
+
+
+def main() -> int:
+    events = Events(sys.stdout)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    started = time.monotonic()
+    try:
+        run(json.load(sys.stdin), dict(os.environ), events, stop)
+    except Stopped:
+        return EXIT_STOPPED
+    except CopyError as error:
+        if stop.is_set():
+            return EXIT_STOPPED
+        events.emit("error", code=error.code, message=error.message)
+        return EXIT_FAILED
+    except OSError as error:  # the disk: full, read-only, permissions
+        events.emit(
+            "error", code="storage", message=f"writing the copy failed: {error.strerror or error}"
+        )
+        return EXIT_FAILED
+    except Exception as error:  # reported, never a traceback with the environment in it
+        events.emit("error", code="mlflow_error", message=f"{error.__class__.__name__}: {error}")
+        return EXIT_FAILED
+    events.emit("done", seconds=round(time.monotonic() - started, 3))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Versions with real artifacts in a real MLflow server, and following deployment jobs.
+
+A version's files are written where the proxied tracking server keeps artifacts
+(`<artifacts destination>/<experiment>/<run>/artifacts/model`): exactly what `mlflow-artifacts:`
+URIs point at, so the copy job really downloads them over MLflow's artifact API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from conftest import fetch_json
+from servers import MlflowServer
+
+API = ("mlflow-groups", "api")
+
+
+def sha256_tree(root: Path) -> dict[str, str]:
+    """{relative path: sha256} of every file under root."""
+    digests = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            digests[path.relative_to(root).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digests
+
+
+def local_experiment(server: MlflowServer, directory: Path) -> str:
+    """An experiment whose runs keep artifacts in a local directory (`file://` URIs)."""
+    body = {"name": f"local-{directory}", "artifact_location": directory.as_uri()}
+    return server.request("POST", "/api/2.0/mlflow/experiments/create", body)["experiment_id"]
+
+
+def register_version(
+    server: MlflowServer,
+    name: str,
+    model_dir: Path,
+    extra: dict[str, bytes] | None = None,
+    experiment: str = "0",
+) -> tuple[str, Path]:
+    """A new version of `name` whose artifacts are `model_dir` plus `extra` files; returns the
+    version and the directory its artifacts really are in (the run's artifact location)."""
+    run = server.request("POST", "/api/2.0/mlflow/runs/create", {"experiment_id": experiment})["run"]["info"]
+    artifact_uri = run["artifact_uri"]
+    if artifact_uri.startswith("mlflow-artifacts:"):
+        source_dir = server.root / "artifacts" / artifact_uri.split(":", 1)[1].lstrip("/") / "model"
+    else:
+        source_dir = Path(artifact_uri.removeprefix("file://")) / "model"
+    shutil.copytree(model_dir, source_dir, symlinks=True)
+    for relative, content in (extra or {}).items():
+        target = source_dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+    try:
+        server.request("POST", "/api/2.0/mlflow/registered-models/create", {"name": name})
+    except Exception:  # already registered: add a version
+        pass
+    version = server.request(
+        "POST",
+        "/api/2.0/mlflow/model-versions/create",
+        {"name": name, "source": f"{artifact_uri}/model", "run_id": run["run_id"]},
+    )["model_version"]["version"]
+    return str(version), source_dir
+
+
+async def deploy(jp_fetch: Any, group: str, name: str, model: str, version: str) -> tuple[int, Any]:
+    body = {"name": name, "model": model, "version": version}
+    return await fetch_json(jp_fetch, *API, "groups", group, "deployments", method="POST", body=body)
+
+
+async def follow(jp_fetch: Any, job_id: str, interval: float = 0.02, timeout: float = 300) -> list[dict]:
+    """Every state of a job seen by polling its REST resource, until it finishes."""
+    seen: list[dict] = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        status, job = await fetch_json(jp_fetch, *API, "jobs", job_id)
+        assert status == 200, job
+        seen.append(job)
+        if job["state"] in ("done", "failed", "cancelled"):
+            return seen
+        await asyncio.sleep(interval)
+    raise TimeoutError(f"job {job_id} still {seen[-1]['state']} after {timeout} s")
+
+
+def invocations(endpoint: str, rows: list[list[float]], columns: list[str] | None = None) -> list:
+    import requests
+
+    frame = {"columns": columns or [f"f{i}" for i in range(len(rows[0]))], "data": rows}
+    response = requests.post(f"{endpoint}/invocations", json={"dataframe_split": frame}, timeout=30)
+    response.raise_for_status()
+    return json.loads(response.text)["predictions"]

@@ -1,0 +1,497 @@
+"""Deploying versions from a real MLflow server: the copy job, its progress, the atomic switch,
+records and "Deployed By", serving with `mlflow models serve`, cancel and kill."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import shutil
+import signal
+
+import pytest
+
+from conftest import fetch_json
+from jupyter_process import JupyterServerProcess
+from kernels import run_in_kernel, start_kernel
+from deploying import (
+    API,
+    deploy,
+    follow,
+    invocations,
+    local_experiment,
+    register_version,
+    sha256_tree,
+)
+
+MB = 1024 * 1024
+
+
+@pytest.fixture
+def group(deploy_server, bindings):
+    bindings.write({"groups": {"dep": {"tracking_uri": deploy_server.url}}})
+    return "dep"
+
+
+def service_of(jp_serverapp):
+    return jp_serverapp.web_app.settings["mlflow_groups_service"]
+
+
+def deployment_dir(jp_serverapp, group: str, name: str):
+    service = service_of(jp_serverapp)
+    return service.deploy_root(service.binding(group)) / name
+
+
+async def test_a_200_mb_file_copies_with_live_progress_and_serves(
+    group, deploy_server, sklearn_model, jp_fetch, jp_serverapp
+):
+    model_dir, rows, expected = sklearn_model
+    payload = os.urandom(MB) * 200
+    version, source = register_version(
+        deploy_server, "big-model", model_dir, {"weights.bin": payload}
+    )
+    status, body = await deploy(jp_fetch, group, "big", "big-model", version)
+    assert status == 202, body
+    seen = await follow(jp_fetch, body["job"]["id"])
+    final = seen[-1]
+    assert final["state"] == "done", final["error"]
+    assert final["version"] == version
+    assert final["bytes_total"] == sum(p.stat().st_size for p in source.rglob("*") if p.is_file())
+    assert final["bytes_done"] == final["bytes_total"]
+    assert final["files_done"] == final["files_total"] == len(sha256_tree(source))
+    done = [job["bytes_done"] for job in seen]
+    assert done == sorted(done), "progress went backwards"
+    assert any(0 < job["bytes_done"] < final["bytes_total"] for job in seen), "no progress mid-copy"
+    copying = [job for job in seen if job["state"] == "copying" and job["rate_bytes_per_s"]]
+    assert copying and all(job["eta_s"] is not None for job in copying)
+    states = [job["state"] for job in seen]
+    assert states.index("copying") < states.index("done")
+    assert sha256_tree(deployment_dir(jp_serverapp, group, "big") / "current") == sha256_tree(
+        source
+    )
+    assert invocations(final["endpoint"], rows) == expected
+
+
+async def test_two_thousand_small_files_and_nested_directories(
+    group, deploy_server, sklearn_model, jp_fetch, jp_serverapp
+):
+    model_dir, _, _ = sklearn_model
+    extra = {f"shards/{i % 7}/part-{i:04d}.bin": os.urandom(1024 + i) for i in range(2000)}
+    extra["deep/a/b/c/d/leaf.txt"] = b"nested"
+    version, source = register_version(deploy_server, "many-files", model_dir, extra)
+    _, body = await deploy(jp_fetch, group, "many", "many-files", version)
+    final = (await follow(jp_fetch, body["job"]["id"]))[-1]
+    assert final["state"] == "done", final["error"]
+    assert final["files_total"] == len(sha256_tree(source)) >= 2001
+    deployed = deployment_dir(jp_serverapp, group, "many") / "current"
+    assert sha256_tree(deployed) == sha256_tree(source)
+    assert (deployed / "deep/a/b/c/d/leaf.txt").read_bytes() == b"nested"
+
+
+async def test_records_history_deployed_by_and_an_update_by_alias(
+    group, deploy_server, sklearn_model, jp_fetch
+):
+    model_dir, rows, expected = sklearn_model
+    first, _ = register_version(deploy_server, "iris", model_dir)
+    second, _ = register_version(deploy_server, "iris", model_dir)
+    deploy_server.request(
+        "POST",
+        "/api/2.0/mlflow/registered-models/alias",
+        {"name": "iris", "alias": "champion", "version": second},
+    )
+    _, body = await deploy(jp_fetch, group, "iris-prod", "iris", first)
+    first_job = (await follow(jp_fetch, body["job"]["id"]))[-1]
+    assert first_job["state"] == "done", first_job["error"]
+
+    _, model = await fetch_json(jp_fetch, *API, "groups", group, "models", "iris")
+    rows_by_version = {row["version"]: row["deployed_by"] for row in model["versions"]}
+    assert rows_by_version[first] == ["iris-prod"] and rows_by_version[second] == []
+
+    _, body = await deploy(jp_fetch, group, "iris-prod", "iris", "@champion")
+    update = (await follow(jp_fetch, body["job"]["id"]))[-1]
+    assert update["state"] == "done", update["error"]
+    assert update["version"] == second  # the alias, resolved
+    assert update["endpoint"] == first_job["endpoint"]  # the endpoint does not move
+    assert invocations(update["endpoint"], rows) == expected
+
+    _, record = await fetch_json(jp_fetch, *API, "groups", group, "deployments", "iris-prod")
+    assert (record["model"], record["version"], record["requested"]) == (
+        "iris",
+        second,
+        "@champion",
+    )
+    assert record["status"] == "serving"
+    assert record["invocations_url"] == f"{update['endpoint']}/invocations"
+    assert [(h["from_version"], h["to_version"]) for h in record["history"]] == [
+        (first, second),
+        (None, first),
+    ]
+    assert record["history"][0]["by"] == "alice"
+
+    _, detail = await fetch_json(
+        jp_fetch, *API, "groups", group, "models", "iris", "versions", second
+    )
+    assert detail["deployed_by"] == ["iris-prod"]
+    _, listing = await fetch_json(jp_fetch, *API, "groups", group, "deployments")
+    assert [d["name"] for d in listing["deployments"]] == ["iris-prod"]
+    assert listing["target"] == "local"
+
+
+async def test_delete_stops_serving_and_forgets(
+    group, deploy_server, sklearn_model, jp_fetch, jp_serverapp
+):
+    import requests
+
+    model_dir, rows, _ = sklearn_model
+    version, _ = register_version(deploy_server, "to-delete", model_dir)
+    _, body = await deploy(jp_fetch, group, "short-lived", "to-delete", version)
+    final = (await follow(jp_fetch, body["job"]["id"]))[-1]
+    assert final["state"] == "done", final["error"]
+    status, answer = await fetch_json(
+        jp_fetch, *API, "groups", group, "deployments", "short-lived", method="DELETE"
+    )
+    assert (status, answer["deleted"]) == (200, "short-lived")
+    with pytest.raises(requests.ConnectionError):
+        invocations(final["endpoint"], rows)
+    assert not deployment_dir(jp_serverapp, group, "short-lived").exists()
+    status, _ = await fetch_json(jp_fetch, *API, "groups", group, "deployments", "short-lived")
+    assert status == 404
+    _, model = await fetch_json(jp_fetch, *API, "groups", group, "models", "to-delete")
+    assert model["versions"][0]["deployed_by"] == []
+
+
+@pytest.mark.parametrize(
+    ("name", "fragment"),
+    [("Bad_Name", "not a valid deployment name"), ("../escape", "not a valid deployment name"),
+     ("x" * 64, "not a valid deployment name"), ("-lead", "not a valid deployment name")],
+)  # fmt: skip
+async def test_bad_deployment_names_are_refused(group, jp_fetch, name, fragment):
+    status, body = await deploy(jp_fetch, group, name, "iris", "1")
+    assert (status, body["error"]["code"]) == (400, "bad_request")
+    assert fragment in body["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "fragment"),
+    [
+        ({"name": "ok"}, "Send {"),
+        ({"name": "ok", "model": "m", "version": "latest"}, "neither a version number"),
+    ],
+)
+async def test_malformed_deploy_requests(group, jp_fetch, payload, fragment):
+    status, body = await fetch_json(
+        jp_fetch, *API, "groups", group, "deployments", method="POST", body=payload
+    )
+    assert status == 400 and fragment in body["error"]["message"]
+
+
+async def test_a_version_that_is_not_a_model_fails_clearly(
+    group, deploy_server, jp_fetch, tmp_path
+):
+    not_a_model = tmp_path / "not-a-model"
+    not_a_model.mkdir()
+    (not_a_model / "readme.txt").write_text("no MLmodel here")
+    version, _ = register_version(deploy_server, "no-mlmodel", not_a_model)
+    _, body = await deploy(jp_fetch, group, "nothing", "no-mlmodel", version)
+    final = (await follow(jp_fetch, body["job"]["id"]))[-1]
+    assert final["state"] == "failed"
+    assert final["error"]["code"] == "not_a_model"
+    assert "holds no MLmodel file" in final["error"]["message"]
+
+
+async def test_a_symlink_in_a_local_store_is_refused(
+    group, deploy_server, sklearn_model, jp_fetch, tmp_path
+):
+    model_dir, _, _ = sklearn_model
+    experiment = local_experiment(deploy_server, tmp_path / "file-store")
+    linked = tmp_path / "linked-model"
+    shutil.copytree(model_dir, linked)
+    (linked / "escape").symlink_to("/etc/hostname")
+    version, _ = register_version(deploy_server, "linked", linked, experiment=experiment)
+    _, body = await deploy(jp_fetch, group, "linked", "linked", version)
+    final = (await follow(jp_fetch, body["job"]["id"]))[-1]
+    assert (final["state"], final["error"]["code"]) == ("failed", "unsafe_path")
+    assert "symbolic link" in final["error"]["message"]
+
+
+async def test_a_local_file_store_is_copied_directly(
+    group, deploy_server, sklearn_model, jp_fetch, jp_serverapp, tmp_path
+):
+    model_dir, rows, expected = sklearn_model
+    experiment = local_experiment(deploy_server, tmp_path / "file-store")
+    version, source = register_version(
+        deploy_server,
+        "from-files",
+        model_dir,
+        {"blob.bin": os.urandom(8 * MB)},
+        experiment=experiment,
+    )
+    _, body = await deploy(jp_fetch, group, "files", "from-files", version)
+    final = (await follow(jp_fetch, body["job"]["id"]))[-1]
+    assert final["state"] == "done", final["error"]
+    assert final["source"] == f"the directory {source}"  # no HTTP: the filesystem fast path
+    assert sha256_tree(deployment_dir(jp_serverapp, group, "files") / "current") == sha256_tree(
+        source
+    )
+    assert invocations(final["endpoint"], rows) == expected
+
+
+@pytest.fixture
+def slow_group(deploy_server, bindings):
+    """The deploy server behind a 40 MB/s link: a 200 MB copy takes seconds, long enough to be
+    cancelled or killed halfway."""
+    from servers import ThrottledProxy
+
+    proxy = ThrottledProxy(int(deploy_server.url.rsplit(":", 1)[1]), bytes_per_second=40 * MB)
+    bindings.write({"groups": {"slow": {"tracking_uri": proxy.url}}})
+    yield "slow"
+    proxy.close()
+
+
+async def serving_then_interrupted(jp_fetch, jp_serverapp, deploy_server, sklearn_model, interrupt):
+    """Deploy v1 (serving), start v2 (200 MB), interrupt it halfway; return (v1 job, v2 job)."""
+    model_dir, rows, expected = sklearn_model
+    first, _ = register_version(deploy_server, "slow-model", model_dir)
+    second, _ = register_version(
+        deploy_server, "slow-model", model_dir, {"weights.bin": os.urandom(MB) * 200}
+    )
+    _, body = await deploy(jp_fetch, "slow", "steady", "slow-model", first)
+    serving = (await follow(jp_fetch, body["job"]["id"]))[-1]
+    assert serving["state"] == "done", serving["error"]
+    release_before = sha256_tree(deployment_dir(jp_serverapp, "slow", "steady") / "current")
+
+    _, body = await deploy(jp_fetch, "slow", "steady", "slow-model", second)
+    job_id = body["job"]["id"]
+    while True:
+        _, job = await fetch_json(jp_fetch, *API, "jobs", job_id)
+        if job["state"] == "copying" and job["bytes_done"] > 20 * MB:
+            break
+        assert job["state"] in ("queued", "planning", "copying"), job
+    await interrupt(job_id)
+    final = (await follow(jp_fetch, job_id))[-1]
+
+    directory = deployment_dir(jp_serverapp, "slow", "steady")
+    assert sha256_tree(directory / "current") == release_before  # untouched
+    assert not any((directory / "staging").glob("*"))  # the partial copy is gone
+    _, record = await fetch_json(jp_fetch, *API, "groups", "slow", "deployments", "steady")
+    assert (record["version"], record["status"]) == (first, "serving")
+    assert invocations(serving["endpoint"], rows) == expected  # still serving
+    return final
+
+
+async def test_cancel_halfway_leaves_the_previous_deployment_serving(
+    slow_group, jp_fetch, jp_serverapp, deploy_server, sklearn_model
+):
+    async def cancel(job_id):
+        status, job = await fetch_json(jp_fetch, *API, "jobs", job_id, method="DELETE")
+        assert status == 200
+
+    final = await serving_then_interrupted(
+        jp_fetch, jp_serverapp, deploy_server, sklearn_model, cancel
+    )
+    assert final["state"] == "cancelled"
+    assert 0 < final["bytes_done"] < final["bytes_total"]
+
+
+async def test_a_killed_copy_process_leaves_the_previous_deployment_serving(
+    slow_group, jp_fetch, jp_serverapp, deploy_server, sklearn_model
+):
+    async def kill(job_id):
+        process = service_of(jp_serverapp).deployments.jobs[job_id].process
+        os.kill(process.pid, signal.SIGKILL)
+
+    final = await serving_then_interrupted(
+        jp_fetch, jp_serverapp, deploy_server, sklearn_model, kill
+    )
+    assert (final["state"], final["error"]["code"]) == ("failed", "killed")
+    assert "signal 9" in final["error"]["message"]
+
+
+async def test_a_second_job_on_the_same_deployment_is_refused(
+    slow_group, jp_fetch, deploy_server, sklearn_model
+):
+    model_dir, _, _ = sklearn_model
+    version, _ = register_version(
+        deploy_server, "contended", model_dir, {"weights.bin": os.urandom(MB) * 100}
+    )
+    _, first = await deploy(jp_fetch, "slow", "contended", "contended", version)
+    status, second = await deploy(jp_fetch, "slow", "contended", "contended", version)
+    assert (status, second["error"]["code"]) == (409, "conflict")
+    assert f"is being updated by job {first['job']['id']}" in second["error"]["message"]
+    await fetch_json(jp_fetch, *API, "jobs", first["job"]["id"], method="DELETE")
+    assert (await follow(jp_fetch, first["job"]["id"]))[-1]["state"] == "cancelled"
+
+
+async def test_jobs_of_unknown_ids_and_groups(group, jp_fetch):
+    status, body = await fetch_json(jp_fetch, *API, "jobs", "nope")
+    assert (status, body["error"]["code"]) == (404, "not_found")
+    status, body = await fetch_json(jp_fetch, *API, "groups", "ghost", "deployments")
+    assert status == 404
+
+
+S3_KEY_ID, S3_SECRET = "AKIDTESTGROUPKEY", "group-only-s3-secret-9e1f"
+
+
+async def test_an_s3_store_with_the_binding_s_keys_only(
+    deploy_server, moto_s3, sklearn_model, bindings, jp_fetch, jp_serverapp, monkeypatch
+):
+    for name in [name for name in os.environ if name.startswith("AWS_")]:
+        monkeypatch.delenv(name)  # the server's own environment holds no S3 keys
+    model_dir, rows, expected = sklearn_model
+    s3 = moto_s3.client(S3_KEY_ID, S3_SECRET)
+    s3.create_bucket(Bucket="team-models")
+    files = {**{p.relative_to(model_dir).as_posix(): p.read_bytes() for p in model_dir.rglob("*") if p.is_file()},
+             "weights/blob.bin": os.urandom(3 * MB)}  # fmt: skip
+    for relative, content in files.items():
+        s3.put_object(Bucket="team-models", Key=f"iris/v1/{relative}", Body=content)
+    deploy_server.request("POST", "/api/2.0/mlflow/registered-models/create", {"name": "s3-iris"})
+    version = deploy_server.request(
+        "POST",
+        "/api/2.0/mlflow/model-versions/create",
+        {"name": "s3-iris", "source": "s3://team-models/iris/v1"},
+    )["model_version"]["version"]
+    artifact_env = {"AWS_ACCESS_KEY_ID": S3_KEY_ID, "AWS_SECRET_ACCESS_KEY": S3_SECRET,
+                    "MLFLOW_S3_ENDPOINT_URL": moto_s3.url, "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
+    bindings.write({"groups": {
+        "s3": {"tracking_uri": deploy_server.url, "artifact_env": artifact_env},
+        "no-keys": {"tracking_uri": deploy_server.url, "artifact_env": {"MLFLOW_S3_ENDPOINT_URL": moto_s3.url}},
+    }})  # fmt: skip
+
+    _, body = await deploy(jp_fetch, "s3", "from-s3", "s3-iris", version)
+    final = (await follow(jp_fetch, body["job"]["id"]))[-1]
+    assert final["state"] == "done", final["error"]
+    assert final["source"] == "s3://team-models/iris/v1"
+    deployed = deployment_dir(jp_serverapp, "s3", "from-s3") / "current"
+    assert {path: digest for path, digest in sha256_tree(deployed).items()} == {
+        relative: hashlib.sha256(content).hexdigest() for relative, content in files.items()
+    }
+    assert invocations(final["endpoint"], rows) == expected
+
+    _, body = await deploy(jp_fetch, "no-keys", "from-s3", "s3-iris", version)
+    failed = (await follow(jp_fetch, body["job"]["id"]))[-1]
+    assert failed["state"] == "failed"  # without the binding's keys there is no way in
+    assert "credentials" in failed["error"]["message"].lower()
+    assert S3_SECRET not in str(failed)
+
+
+async def test_another_mlflow_deployments_target_is_used_and_its_failure_explained(
+    deploy_server, sklearn_model, bindings, jp_fetch, jp_serverapp
+):
+    model_dir, _, _ = sklearn_model
+    version, _ = register_version(deploy_server, "elsewhere", model_dir)
+    bindings.write(
+        {
+            "groups": {
+                "remote": {
+                    "tracking_uri": deploy_server.url,
+                    "deploy": {"target": "no-such-target"},
+                }
+            }
+        }
+    )
+    _, listing = await fetch_json(jp_fetch, *API, "groups", "remote", "deployments")
+    assert listing["target"] == "no-such-target"
+    _, body = await deploy(jp_fetch, "remote", "far", "elsewhere", version)
+    final = (await follow(jp_fetch, body["job"]["id"]))[-1]
+    assert (final["state"], final["error"]["code"]) == ("failed", "serving")
+    assert "the 'no-such-target' deployment target failed" in final["error"]["message"]
+    assert "No plugin found" in final["error"]["message"]
+    assert not deployment_dir(jp_serverapp, "remote", "far").exists()
+
+
+PLUGIN_CODE = """
+import json, subprocess, sys
+import pandas as pd
+from mlflow.deployments import get_deploy_client
+client = get_deploy_client("jupyter-mlflow-groups")
+info = client.create_deployment("via-plugin", "models:/plug-iris/{version}")
+names = [d["name"] for d in client.list_deployments()]
+predictions = client.predict("via-plugin", pd.DataFrame({rows}))
+cli = subprocess.run([sys.executable, "-m", "mlflow", "deployments", "get", "-t", "jupyter-mlflow-groups",
+                      "--name", "via-plugin"], capture_output=True, text=True)
+print(json.dumps({{"status": info["status"], "version": info["version"], "names": names,
+                  "predictions": predictions["predictions"], "cli": cli.stdout + cli.stderr}}))
+"""
+
+
+async def test_the_mlflow_deployments_plugin_from_a_kernel(
+    group, deploy_server, sklearn_model, jp_fetch, jp_serverapp
+):
+    model_dir, rows, expected = sklearn_model
+    version, _ = register_version(deploy_server, "plug-iris", model_dir)
+    kernel = await start_kernel(jp_fetch)
+    output = await run_in_kernel(
+        jp_serverapp, kernel, PLUGIN_CODE.format(version=version, rows=rows), timeout=240
+    )
+    result = json.loads(output.strip().splitlines()[-1])
+    assert (result["status"], result["version"]) == ("serving", version)
+    assert result["names"] == ["via-plugin"]
+    assert result["predictions"] == expected
+    assert "via-plugin" in result["cli"] and "plug-iris" in result["cli"]
+
+
+async def test_a_new_server_removes_staging_left_by_dead_jobs(deploy_server, tmp_path):
+    bindings = tmp_path / "bindings.json"
+    bindings.write_text(json.dumps({"groups": {"team": {"tracking_uri": deploy_server.url}}}))
+    home = tmp_path / "home"
+    leftover = (
+        home
+        / "data"
+        / "jupyter_mlflow_groups"
+        / "groups"
+        / "team"
+        / "deployments"
+        / "prod"
+        / "staging"
+        / "dead-job"
+    )
+    leftover.mkdir(parents=True)
+    (leftover / "half-copied.bin").write_bytes(b"x" * 1000)
+    server = JupyterServerProcess(home, env={"JUPYTER_MLFLOW_GROUPS_FILE": str(bindings)}).start()
+    try:
+        for _ in range(100):
+            if not leftover.exists():
+                break
+            await asyncio.sleep(0.1)
+        assert not leftover.exists()
+        assert "left by a job that did not finish" in server.log()
+    finally:
+        server.stop()
+
+
+async def test_serving_stops_with_the_server_and_resumes_when_it_starts_again(
+    deploy_server, sklearn_model, tmp_path
+):
+    import requests
+
+    model_dir, rows, expected = sklearn_model
+    version, _ = register_version(deploy_server, "restarts", model_dir)
+    bindings = tmp_path / "bindings.json"
+    bindings.write_text(json.dumps({"groups": {"team": {"tracking_uri": deploy_server.url}}}))
+    server = JupyterServerProcess(tmp_path / "home", env={"JUPYTER_MLFLOW_GROUPS_FILE": str(bindings)})
+    server.start()
+    try:
+        body = {"name": "survivor", "model": "restarts", "version": version}
+        job = server.request("POST", "/mlflow-groups/api/groups/team/deployments", body)["job"]
+        while job["state"] not in ("done", "failed", "cancelled"):
+            await asyncio.sleep(0.2)
+            job = server.request("GET", f"/mlflow-groups/api/jobs/{job['id']}")
+        assert job["state"] == "done", job["error"]
+        assert invocations(job["endpoint"], rows) == expected
+
+        server.stop()
+        with pytest.raises(requests.ConnectionError):
+            invocations(job["endpoint"], rows)  # the model server stopped with Jupyter
+
+        server.start()
+        for _ in range(600):
+            deployment = server.request("GET", "/mlflow-groups/api/groups/team/deployments/survivor")
+            if deployment["status"] == "serving":
+                break
+            assert deployment["status"] == "starting", deployment
+            await asyncio.sleep(0.1)
+        assert deployment["endpoint"] == job["endpoint"]  # same port as before
+        assert invocations(job["endpoint"], rows) == expected
+    finally:
+        server.stop()
