@@ -21,3 +21,13 @@ def _jupyter_server_extension_points() -> list[dict[str, object]]:
 
     return [{"module": "jupyter_mlflow_groups", "app": MlflowGroupsApp}]
 
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    return [{"src": "labextension", "dest": "jupyter-mlflow-groups"}]
+
+
+def load_ipython_extension(ipython: object) -> None:
+    """`%load_ext jupyter_mlflow_groups`: the %mlflow_group magics."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)

@@ -146,7 +146,8 @@ class MlflowGroupsApp(ExtensionApp):
         self.settings[KERNEL_AUTHORIZER_KEY] = KernelTokenAuthorizer(AUTH_RESOURCE, log=self.log)
         store.current()  # load and report the bindings now, not at the first request
         self._warn_when_kernels_miss_bindings()
-        # once the event loop runs: clean up after dead jobs, serve again what was serving
+        # once the event loop runs: start managed MLflow servers, clean up after dead jobs,
+        # serve again what was serving (Jupyter's own start-up waits for none of it)
         IOLoop.current().add_callback(self.service.deployments.startup)
 
     def initialize_handlers(self) -> None:

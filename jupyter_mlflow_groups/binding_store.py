@@ -18,9 +18,11 @@ from typing import Any
 
 import yaml
 
+from .bindings import FILE_VARIABLE as FILE_ENVIRONMENT_VARIABLE
 from .bindings import GroupBinding, parse_binding
 
-FILE_ENVIRONMENT_VARIABLE = "JUPYTER_MLFLOW_GROUPS_FILE"
+#: With nothing configured, one managed group: MLflow works out of the box.
+ZERO_CONFIG_GROUP = "default"
 _TOP_LEVEL_KEYS = ("default_group", "groups")
 
 
@@ -117,6 +119,9 @@ class BindingStore:
             groups.update(self._file.groups)
             default = self._file.default_group or default
         errors = (self._file_error,) if self._file_error else ()
+        if not groups and not errors:
+            groups = {ZERO_CONFIG_GROUP: GroupBinding(name=ZERO_CONFIG_GROUP, mode="managed")}
+            default = ZERO_CONFIG_GROUP
         if default is not None and default not in groups:
             errors += (f"default_group '{default}' is not a configured group",)
             default = None

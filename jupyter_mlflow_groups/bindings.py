@@ -11,7 +11,7 @@ import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,7 +22,12 @@ GROUP_VARIABLE = "JUPYTER_MLFLOW_GROUP"
 #: Set in every kernel: how it reaches this extension's API (see kernel_tokens.py).
 URL_VARIABLE = "JUPYTER_MLFLOW_GROUPS_URL"
 TOKEN_VARIABLE = "JUPYTER_MLFLOW_GROUPS_TOKEN"
-_EXTENSION_VARIABLES = (GROUP_VARIABLE, URL_VARIABLE, TOKEN_VARIABLE)
+#: The header a kernel sends its token in (here, not in kernel_tokens: kernels import this
+#: module, and must not pay for jupyter_server's auth modules).
+TOKEN_HEADER = "X-Mlflow-Groups-Token"
+#: The server's own bindings file: no business of a kernel's.
+FILE_VARIABLE = "JUPYTER_MLFLOW_GROUPS_FILE"
+_EXTENSION_VARIABLES = (GROUP_VARIABLE, URL_VARIABLE, TOKEN_VARIABLE, FILE_VARIABLE)
 
 #: What a binding's own fields become in a kernel's environment.
 FIELD_VARIABLES = {
@@ -172,6 +177,11 @@ def env_for(binding: GroupBinding) -> dict[str, str]:
     except SecretReferenceError as error:
         raise UnusableBinding(f"group '{binding.name}': {error}") from None
     return env
+
+
+def group_root(binding: GroupBinding, groups_root: Path) -> Path:
+    """The group's directory on the server: its `root`, else <groups_root>/<name>."""
+    return Path(binding.root).expanduser() if binding.root else groups_root / binding.name
 
 
 def secret_values(env: Mapping[str, str]) -> list[str]:

@@ -14,8 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
-from .bindings import GROUP_VARIABLE, TOKEN_VARIABLE, URL_VARIABLE
-from .kernel_tokens import TOKEN_HEADER
+from .bindings import GROUP_VARIABLE, TOKEN_HEADER, TOKEN_VARIABLE, URL_VARIABLE
 
 API = "mlflow-groups/api"
 

@@ -16,8 +16,8 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
+from .bindings import TOKEN_HEADER
 from .errors import HINTS, HTTP_STATUS, ApiError, MlflowError
-from .kernel_tokens import TOKEN_HEADER
 from .service import MlflowGroupsService
 
 AUTH_RESOURCE = "mlflow_groups"

@@ -17,7 +17,7 @@ from typing import Any
 
 from jupyter_server.auth import Authorizer, IdentityProvider, User
 
-TOKEN_HEADER = "X-Mlflow-Groups-Token"
+from .bindings import TOKEN_HEADER
 
 
 def _digest(token: str) -> str:

@@ -1,13 +1,19 @@
-"""A kernel provisioner that gives every kernel its group's MLflow binding.
+"""A kernel provisioner that gives every kernel its group's MLflow binding, and the magics.
 
 `pre_launch` runs at every start and every restart (automatic ones too): the kernel manager
 keeps the caller's original launch arguments, so the binding is recomputed each time and a
 switch of the active group reaches a kernel when it restarts. Kernelspecs are never touched,
 so no secret reaches `GET /api/kernelspecs`.
+
+IPython kernels (ipykernel) also get `--ext=jupyter_mlflow_groups` on their command line
+(`InteractiveShellApp.extra_extensions`), so `%mlflow_group` is there without `%load_ext` and
+without touching the user's IPython config files. Loading it imports neither MLflow nor
+requests nor pandas: a kernel starts as fast as without it.
 """
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Any
 
 from jupyter_client.provisioning import LocalProvisioner
@@ -17,12 +23,16 @@ from .handlers import SETTINGS_KEY
 from .service import MlflowGroupsService
 
 PROVISIONER_NAME = "mlflow-groups-provisioner"
+EXTENSION_ARGUMENT = "--ext=jupyter_mlflow_groups"
+_IPYKERNEL_MODULES = frozenset({"ipykernel", "ipykernel_launcher"})
 
 
 class MlflowGroupsProvisioner(LocalProvisioner):  # type: ignore[misc]
-    """LocalProvisioner plus the active group's environment."""
+    """LocalProvisioner plus the active group's environment and, for ipykernel, the magics."""
 
     async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
+        if runs_ipykernel(self.kernel_spec):
+            kwargs["extra_arguments"] = with_extension(kwargs.get("extra_arguments"))
         kwargs = await super().pre_launch(**kwargs)
         service = find_service(self.parent)
         if service is None:
@@ -36,6 +46,26 @@ class MlflowGroupsProvisioner(LocalProvisioner):  # type: ignore[misc]
         service = find_service(self.parent)
         if service is not None and not restart:
             service.forget_kernel(self.kernel_id)
+
+
+def runs_ipykernel(kernel_spec: Any) -> bool:
+    """A Python kernelspec whose command runs ipykernel (`-m ipykernel_launcher`, a path to
+    `ipykernel_launcher.py`, ...): only such kernels understand `--ext`."""
+    if kernel_spec is None or str(getattr(kernel_spec, "language", "")).lower() != "python":
+        return False
+    return any(
+        PurePath(str(part)).name.removesuffix(".py") in _IPYKERNEL_MODULES
+        for part in getattr(kernel_spec, "argv", None) or ()
+    )
+
+
+def with_extension(extra_arguments: list[str] | None) -> list[str]:
+    """The kernel's extra arguments with our `--ext` once. A new list: the kernel manager
+    keeps the original for restarts, which must not grow."""
+    arguments = list(extra_arguments or ())
+    if EXTENSION_ARGUMENT not in arguments:
+        arguments.append(EXTENSION_ARGUMENT)
+    return arguments
 
 
 def find_service(owner: Any) -> MlflowGroupsService | None:

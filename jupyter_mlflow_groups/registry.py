@@ -163,7 +163,7 @@ class RegistryService:
                 **row,
                 "status_message": raw.get("status_message") or None,
                 "model_uri": model_uri,
-                "load_snippet": f'mlflow.pyfunc.load_model("{model_uri}")',
+                "load_snippet": f"mlflow.pyfunc.load_model({json.dumps(model_uri)})",
                 "ui_url": _ui_link(connection.ui_url, "models", name, "versions", number),
                 "run": run,
                 "signature": signature,

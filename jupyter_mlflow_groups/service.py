@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, MutableMapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from .bindings import (
     GroupBinding,
     UnusableBinding,
     env_for,
+    group_root,
     summarize,
 )
 from .cache import TtlCache
@@ -29,6 +31,7 @@ from .deploy.manager import DeploymentManager
 from .errors import MlflowError
 from .groups import GroupResolver
 from .kernel_tokens import KernelTokens
+from .managed import ManagedServers
 from .mlflow_http import make_client
 from .registry import GroupConnection, RegistryService
 from .secrets import mask_uri, resolve
@@ -65,6 +68,7 @@ class MlflowGroupsService:
         self.cache = TtlCache(cache_ttl)
         self.groups_root = groups_root
         self._registry: RegistryService | None = None
+        self.managed = ManagedServers(log)
         self.deployments = DeploymentManager(
             self,
             log,
@@ -84,6 +88,14 @@ class MlflowGroupsService:
 
     # -- groups -------------------------------------------------------------------------------
 
+    def in_effect(self, binding: GroupBinding) -> GroupBinding:
+        """The binding as kernels get it: a managed group's tracking URI is its server's, whose
+        supervision starts at the first need (it answers a few seconds later)."""
+        if binding.mode != "managed" or not binding.valid:
+            return binding
+        self.managed.ensure(binding.name, self.group_root(binding))
+        return replace(binding, tracking_uri=self.managed.url(binding.name))
+
     def groups(self) -> dict[str, Any]:
         """The user's groups with masked bindings, and which one is active."""
         bindings = self.store.current()
@@ -93,12 +105,14 @@ class MlflowGroupsService:
             "user": self.user,
             "active": active,
             "default": bindings.default_group if bindings.default_group in mine else None,
-            "groups": [self._describe(bindings.groups[name], active) for name in mine],
+            "groups": [
+                self._describe(self.in_effect(bindings.groups[name]), active) for name in mine
+            ],
             "errors": list(bindings.errors),
         }
 
     def set_active(self, group: str) -> dict[str, Any]:
-        binding = self.resolver.set_active(self.user, group)
+        binding = self.in_effect(self.resolver.set_active(self.user, group))
         self.log.info("MLflow groups: %s switched the active group to '%s'", self.user, group)
         return {
             "active": group,
@@ -107,14 +121,28 @@ class MlflowGroupsService:
         }
 
     async def status(self, group: str) -> dict[str, Any]:
-        binding = self.resolver.binding(self.user, group)
-        return await check_status(binding, self.registry.client, self.status_timeout)
+        binding = self.binding(group)
+        report = await check_status(binding, self.registry.client, self.status_timeout)
+        state = self.managed.state(group) if binding.mode == "managed" else None
+        if state is not None:
+            report["managed"] = state.to_json()
+            if state.state in ("starting", "restarting") and not report["ok"]:
+                report["code"] = "starting" if state.state == "starting" else "unreachable"
+                report["message"] = (
+                    f"The group's MLflow server (run by this extension) is {state.state}"
+                    + (f": {state.last_error}" if state.last_error else "")
+                    + (f" ({state.restarts} restarts so far)" if state.restarts else "")
+                )
+                report["hint"] = (
+                    "It answers within seconds; its log is server.log in the group's root."
+                )
+        return report
 
     # -- the registry -------------------------------------------------------------------------
 
     def connection(self, group: str) -> GroupConnection:
         """The group's MLflow, if the user is in the group and its binding is usable."""
-        binding = self.resolver.binding(self.user, group)
+        binding = self.binding(group)
         try:
             env = env_for(binding)
         except UnusableBinding as error:
@@ -149,15 +177,16 @@ class MlflowGroupsService:
     # -- deployments (the GroupAccess the DeploymentManager works through) ----------------------
 
     def binding(self, group: str) -> GroupBinding:
-        return self.resolver.binding(self.user, group)
+        """The binding in effect of a group the user is in (403/404 otherwise)."""
+        return self.in_effect(self.resolver.binding(self.user, group))
 
     def bindings_for_startup(self) -> list[GroupBinding]:
         bindings = self.store.current()
-        return [bindings.groups[name] for name in self.resolver.groups_of(self.user, bindings)
-                if bindings.groups[name].valid]  # fmt: skip
+        mine = (bindings.groups[name] for name in self.resolver.groups_of(self.user, bindings))
+        return [self.in_effect(binding) for binding in mine if binding.valid]
 
     def group_root(self, binding: GroupBinding) -> Path:
-        return Path(binding.root).expanduser() if binding.root else self.groups_root / binding.name
+        return group_root(binding, self.groups_root)
 
     def deploy_root(self, binding: GroupBinding) -> Path:
         if binding.deploy.root:
@@ -165,8 +194,9 @@ class MlflowGroupsService:
         return self.group_root(binding) / "deployments"
 
     def local_artifacts(self, binding: GroupBinding) -> Path | None:
-        """The tracking server's artifact directory, when this server can read it directly."""
-        return None
+        """The tracking server's artifact directory, when this server can read it directly:
+        a managed group's (copies then skip HTTP)."""
+        return self.group_root(binding) / "artifacts" if binding.mode == "managed" else None
 
     def worker_environment(self, binding: GroupBinding) -> dict[str, str]:
         """The server's environment with every managed variable replaced by the group's own:
@@ -218,7 +248,7 @@ class MlflowGroupsService:
         if group is None:
             return unset, {}
         try:
-            return unset, env_for(bindings.groups[group])
+            return unset, env_for(self.in_effect(bindings.groups[group]))
         except UnusableBinding as error:
             self.log.warning("MLflow groups: no MLflow settings for a kernel: %s", error)
             return unset, {GROUP_VARIABLE: group}
@@ -238,5 +268,6 @@ class MlflowGroupsService:
 
     async def close(self) -> None:
         await self.deployments.shutdown()
+        await self.managed.stop_all()
         if self._registry is not None:
             self._registry.client.close()

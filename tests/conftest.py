@@ -63,7 +63,9 @@ def deploy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowSe
 
 
 @pytest.fixture(scope="session")
-def sklearn_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[list[float]], list[int]]:
+def sklearn_model(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, list[list[float]], list[int]]:
     """A real scikit-learn model saved in MLflow's format, rows to score, and its predictions."""
     import mlflow.sklearn
     from sklearn.datasets import load_iris

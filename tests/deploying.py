@@ -8,6 +8,7 @@ URIs point at, so the copy job really downloads them over MLflow's artifact API.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import shutil
@@ -25,7 +26,9 @@ def sha256_tree(root: Path) -> dict[str, str]:
     digests = {}
     for path in sorted(root.rglob("*")):
         if path.is_file():
-            digests[path.relative_to(root).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+            digests[path.relative_to(root).as_posix()] = hashlib.sha256(
+                path.read_bytes()
+            ).hexdigest()
     return digests
 
 
@@ -44,7 +47,9 @@ def register_version(
 ) -> tuple[str, Path]:
     """A new version of `name` whose artifacts are `model_dir` plus `extra` files; returns the
     version and the directory its artifacts really are in (the run's artifact location)."""
-    run = server.request("POST", "/api/2.0/mlflow/runs/create", {"experiment_id": experiment})["run"]["info"]
+    run = server.request("POST", "/api/2.0/mlflow/runs/create", {"experiment_id": experiment})[
+        "run"
+    ]["info"]
     artifact_uri = run["artifact_uri"]
     if artifact_uri.startswith("mlflow-artifacts:"):
         source_dir = server.root / "artifacts" / artifact_uri.split(":", 1)[1].lstrip("/") / "model"
@@ -55,10 +60,8 @@ def register_version(
         target = source_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
-    try:
+    with contextlib.suppress(Exception):  # already registered: add a version
         server.request("POST", "/api/2.0/mlflow/registered-models/create", {"name": name})
-    except Exception:  # already registered: add a version
-        pass
     version = server.request(
         "POST",
         "/api/2.0/mlflow/model-versions/create",
@@ -69,10 +72,14 @@ def register_version(
 
 async def deploy(jp_fetch: Any, group: str, name: str, model: str, version: str) -> tuple[int, Any]:
     body = {"name": name, "model": model, "version": version}
-    return await fetch_json(jp_fetch, *API, "groups", group, "deployments", method="POST", body=body)
+    return await fetch_json(
+        jp_fetch, *API, "groups", group, "deployments", method="POST", body=body
+    )
 
 
-async def follow(jp_fetch: Any, job_id: str, interval: float = 0.02, timeout: float = 300) -> list[dict]:
+async def follow(
+    jp_fetch: Any, job_id: str, interval: float = 0.02, timeout: float = 300
+) -> list[dict]:
     """Every state of a job seen by polling its REST resource, until it finishes."""
     seen: list[dict] = []
     loop = asyncio.get_running_loop()

@@ -18,11 +18,19 @@ from typing import Any
 from servers import free_port
 from tornado.websocket import websocket_connect
 
+SERVER = [sys.executable, "-m", "jupyter", "server"]
+
 
 class JupyterServerProcess:
     def __init__(
-        self, home: Path, env: dict[str, str] | None = None, args: list[str] | None = None
+        self,
+        home: Path,
+        env: dict[str, str] | None = None,
+        args: list[str] | None = None,
+        launcher: list[str] = SERVER,
     ) -> None:
+        """`launcher`: what starts the server (`jupyter server`, or `jupyter lab`, the demo, the
+        binder start script...); the connection options are appended to it."""
         self.home = home
         self.port = free_port()
         self.token = uuid.uuid4().hex
@@ -37,14 +45,12 @@ class JupyterServerProcess:
             **(env or {}),
         }
         self.args = args or []
+        self.launcher = launcher
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60) -> JupyterServerProcess:
         command = [
-            sys.executable,
-            "-m",
-            "jupyter",
-            "server",
+            *self.launcher,
             "--no-browser",
             "--allow-root",
             f"--port={self.port}",
@@ -92,7 +98,8 @@ class JupyterServerProcess:
         return self.request("POST", "/api/kernels", {"name": name})["id"]
 
     async def execute(self, kernel_id: str, code: str, timeout: float = 60) -> str:
-        """Run `code` over the kernel's websocket; return its stdout."""
+        """Run `code` over the kernel's websocket; return its output as text (what it prints,
+        and the plain-text form of what it displays)."""
         return await self._roundtrip(
             kernel_id,
             "execute_request",
@@ -106,6 +113,25 @@ class JupyterServerProcess:
             },
             timeout,
         )
+
+    async def run_notebook(self, path: Path, timeout: float = 300) -> list[str]:
+        """Every code cell of the notebook, in order, in one new kernel: each cell's output as
+        text (raises at the first cell that fails)."""
+        import nbformat
+
+        kernel_id = self.start_kernel()
+        try:
+            await self.wait_ready(kernel_id)
+            outputs = []
+            for cell in nbformat.read(path, as_version=4).cells:
+                if cell.cell_type == "code":
+                    try:
+                        outputs.append(await self.execute(kernel_id, cell.source, timeout))
+                    except RuntimeError as error:
+                        raise RuntimeError(f"{error} in the cell:\n{cell.source}") from error
+            return outputs
+        finally:
+            self.request("DELETE", f"/api/kernels/{kernel_id}")
 
     async def wait_ready(self, kernel_id: str, timeout: float = 60) -> None:
         """Until the kernel answers a kernel_info_request: ready for work."""
@@ -144,12 +170,16 @@ class JupyterServerProcess:
                 raw = await connection.read_message()
                 if raw is None:
                     raise ConnectionError("kernel websocket closed")
+                if isinstance(raw, bytes):  # a message with binary buffers (widget state)
+                    continue
                 message = json.loads(raw)
                 if message.get("parent_header", {}).get("msg_id") != msg_id:
                     continue
                 kind = message["header"]["msg_type"]
                 if kind == "stream":
                     output.append(message["content"]["text"])
+                elif kind in ("execute_result", "display_data"):
+                    output.append(message["content"]["data"].get("text/plain", "") + "\n")
                 elif kind == "status" and message["content"]["execution_state"] == "idle":
                     idle_seen = True
                 elif kind.endswith("_reply"):
@@ -159,3 +189,17 @@ class JupyterServerProcess:
         finally:
             connection.close()
         return "".join(output)
+
+
+def stopped(pid: int, timeout: float = 30) -> bool:
+    """Whether a process ended (gone, or a zombie nobody reaped: its parent exec'd away)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.2)
+    return False

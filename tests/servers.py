@@ -283,8 +283,11 @@ class MotoS3:
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -294,13 +297,16 @@ class MotoS3:
                 time.sleep(0.2)
         raise RuntimeError(f"moto did not start: {self.log_path.read_text()[-2000:]}")
 
-    def client(self, key_id: str, secret: str):  # noqa: ANN201 - a boto3 client
+    def client(self, key_id: str, secret: str):
         import boto3
 
         return boto3.client(
-            "s3", endpoint_url=self.url, aws_access_key_id=key_id,
-            aws_secret_access_key=secret, region_name="us-east-1",
-        )  # fmt: skip
+            "s3",
+            endpoint_url=self.url,
+            aws_access_key_id=key_id,
+            aws_secret_access_key=secret,
+            region_name="us-east-1",
+        )
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -144,10 +144,12 @@ def test_an_unknown_default_group_is_reported(bindings):
     assert "default_group 'ghost' is not a configured group" in current.errors
 
 
-def test_an_empty_file_means_no_groups(bindings):
+def test_nothing_configured_gives_the_zero_config_managed_group(bindings):
     bindings.write("")
     current = store_for(bindings.path).current()
-    assert current.groups == {}
+    assert list(current.groups) == ["default"]
+    assert current.groups["default"].mode == "managed" and current.groups["default"].valid
+    assert current.default_group == "default"
     assert current.errors == ()
 
 

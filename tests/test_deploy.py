@@ -11,10 +11,7 @@ import shutil
 import signal
 
 import pytest
-
 from conftest import fetch_json
-from jupyter_process import JupyterServerProcess
-from kernels import run_in_kernel, start_kernel
 from deploying import (
     API,
     deploy,
@@ -24,6 +21,8 @@ from deploying import (
     register_version,
     sha256_tree,
 )
+from jupyter_process import JupyterServerProcess
+from kernels import run_in_kernel, start_kernel
 
 MB = 1024 * 1024
 
@@ -163,9 +162,13 @@ async def test_delete_stops_serving_and_forgets(
 
 @pytest.mark.parametrize(
     ("name", "fragment"),
-    [("Bad_Name", "not a valid deployment name"), ("../escape", "not a valid deployment name"),
-     ("x" * 64, "not a valid deployment name"), ("-lead", "not a valid deployment name")],
-)  # fmt: skip
+    [
+        ("Bad_Name", "not a valid deployment name"),
+        ("../escape", "not a valid deployment name"),
+        ("x" * 64, "not a valid deployment name"),
+        ("-lead", "not a valid deployment name"),
+    ],
+)
 async def test_bad_deployment_names_are_refused(group, jp_fetch, name, fragment):
     status, body = await deploy(jp_fetch, group, name, "iris", "1")
     assert (status, body["error"]["code"]) == (400, "bad_request")
@@ -284,7 +287,7 @@ async def test_cancel_halfway_leaves_the_previous_deployment_serving(
     slow_group, jp_fetch, jp_serverapp, deploy_server, sklearn_model
 ):
     async def cancel(job_id):
-        status, job = await fetch_json(jp_fetch, *API, "jobs", job_id, method="DELETE")
+        status, _ = await fetch_json(jp_fetch, *API, "jobs", job_id, method="DELETE")
         assert status == 200
 
     final = await serving_then_interrupted(
@@ -341,8 +344,9 @@ async def test_an_s3_store_with_the_binding_s_keys_only(
     model_dir, rows, expected = sklearn_model
     s3 = moto_s3.client(S3_KEY_ID, S3_SECRET)
     s3.create_bucket(Bucket="team-models")
-    files = {**{p.relative_to(model_dir).as_posix(): p.read_bytes() for p in model_dir.rglob("*") if p.is_file()},
-             "weights/blob.bin": os.urandom(3 * MB)}  # fmt: skip
+    model_files = [path for path in model_dir.rglob("*") if path.is_file()]
+    files = {path.relative_to(model_dir).as_posix(): path.read_bytes() for path in model_files}
+    files["weights/blob.bin"] = os.urandom(3 * MB)
     for relative, content in files.items():
         s3.put_object(Bucket="team-models", Key=f"iris/v1/{relative}", Body=content)
     deploy_server.request("POST", "/api/2.0/mlflow/registered-models/create", {"name": "s3-iris"})
@@ -351,12 +355,21 @@ async def test_an_s3_store_with_the_binding_s_keys_only(
         "/api/2.0/mlflow/model-versions/create",
         {"name": "s3-iris", "source": "s3://team-models/iris/v1"},
     )["model_version"]["version"]
-    artifact_env = {"AWS_ACCESS_KEY_ID": S3_KEY_ID, "AWS_SECRET_ACCESS_KEY": S3_SECRET,
-                    "MLFLOW_S3_ENDPOINT_URL": moto_s3.url, "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
-    bindings.write({"groups": {
-        "s3": {"tracking_uri": deploy_server.url, "artifact_env": artifact_env},
-        "no-keys": {"tracking_uri": deploy_server.url, "artifact_env": {"MLFLOW_S3_ENDPOINT_URL": moto_s3.url}},
-    }})  # fmt: skip
+    artifact_env = {
+        "AWS_ACCESS_KEY_ID": S3_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": S3_SECRET,
+        "MLFLOW_S3_ENDPOINT_URL": moto_s3.url,
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    endpoint_only = {"MLFLOW_S3_ENDPOINT_URL": moto_s3.url}
+    bindings.write(
+        {
+            "groups": {
+                "s3": {"tracking_uri": deploy_server.url, "artifact_env": artifact_env},
+                "no-keys": {"tracking_uri": deploy_server.url, "artifact_env": endpoint_only},
+            }
+        }
+    )
 
     _, body = await deploy(jp_fetch, "s3", "from-s3", "s3-iris", version)
     final = (await follow(jp_fetch, body["job"]["id"]))[-1]
@@ -408,8 +421,9 @@ client = get_deploy_client("jupyter-mlflow-groups")
 info = client.create_deployment("via-plugin", "models:/plug-iris/{version}")
 names = [d["name"] for d in client.list_deployments()]
 predictions = client.predict("via-plugin", pd.DataFrame({rows}))
-cli = subprocess.run([sys.executable, "-m", "mlflow", "deployments", "get", "-t", "jupyter-mlflow-groups",
-                      "--name", "via-plugin"], capture_output=True, text=True)
+cli = subprocess.run([sys.executable, "-m", "mlflow", "deployments", "get",
+                      "-t", "jupyter-mlflow-groups", "--name", "via-plugin"],
+                     capture_output=True, text=True)
 print(json.dumps({{"status": info["status"], "version": info["version"], "names": names,
                   "predictions": predictions["predictions"], "cli": cli.stdout + cli.stderr}}))
 """
@@ -469,7 +483,9 @@ async def test_serving_stops_with_the_server_and_resumes_when_it_starts_again(
     version, _ = register_version(deploy_server, "restarts", model_dir)
     bindings = tmp_path / "bindings.json"
     bindings.write_text(json.dumps({"groups": {"team": {"tracking_uri": deploy_server.url}}}))
-    server = JupyterServerProcess(tmp_path / "home", env={"JUPYTER_MLFLOW_GROUPS_FILE": str(bindings)})
+    server = JupyterServerProcess(
+        tmp_path / "home", env={"JUPYTER_MLFLOW_GROUPS_FILE": str(bindings)}
+    )
     server.start()
     try:
         body = {"name": "survivor", "model": "restarts", "version": version}
@@ -486,7 +502,9 @@ async def test_serving_stops_with_the_server_and_resumes_when_it_starts_again(
 
         server.start()
         for _ in range(600):
-            deployment = server.request("GET", "/mlflow-groups/api/groups/team/deployments/survivor")
+            deployment = server.request(
+                "GET", "/mlflow-groups/api/groups/team/deployments/survivor"
+            )
             if deployment["status"] == "serving":
                 break
             assert deployment["status"] == "starting", deployment

@@ -8,11 +8,11 @@ import os
 
 import ipywidgets as widgets
 import pytest
-
 from deploying import invocations, register_version
+from widget_text import button, leaves, visible_text
+
 from jupyter_mlflow_groups.client import ServerClient
 from jupyter_mlflow_groups.widgets import DeployPanel, ModelBrowser
-from widget_text import button, leaves, visible_text
 
 MB = 1024 * 1024
 
@@ -24,7 +24,9 @@ async def act(function, *args, **kwargs):
 @pytest.fixture
 def client(deploy_server, bindings, jp_serverapp, http_server_client):
     bindings.write({"groups": {"dep": {"tracking_uri": deploy_server.url}}})
-    token = jp_serverapp.web_app.settings["mlflow_groups_service"].tokens.issue("panel-kernel", "alice")
+    token = jp_serverapp.web_app.settings["mlflow_groups_service"].tokens.issue(
+        "panel-kernel", "alice"
+    )
     return ServerClient(f"http://127.0.0.1:{jp_serverapp.port}{jp_serverapp.base_url}", token)
 
 
@@ -38,11 +40,17 @@ async def test_deploy_from_the_model_browser_then_update_an_existing_deployment(
     client, deploy_server, sklearn_model
 ):
     model_dir, rows, expected = sklearn_model
-    first, _ = register_version(deploy_server, "panel-iris", model_dir, {"blob.bin": os.urandom(5 * MB)})
+    first, _ = register_version(
+        deploy_server, "panel-iris", model_dir, {"blob.bin": os.urandom(5 * MB)}
+    )
     second, _ = register_version(deploy_server, "panel-iris", model_dir)
     browser = await act(ModelBrowser, "dep", client=client)
     await act(browser.open_model, "panel-iris")
-    deploys = [n for n in leaves(browser.body) if isinstance(n, widgets.Button) and n.description == "Deploy"]
+    deploys = [
+        n
+        for n in leaves(browser.body)
+        if isinstance(n, widgets.Button) and n.description == "Deploy"
+    ]
     await act(deploys[-1].click)  # the oldest version, listed last
     panel = next(node for node in leaves(browser.body) if isinstance(node, DeployPanel))
     assert panel.version == first and panel.target.value == "+ new deployment"
@@ -58,7 +66,9 @@ async def test_deploy_from_the_model_browser_then_update_an_existing_deployment(
     assert invocations(panel.job["endpoint"], rows) == expected
 
     await act(button(browser, "Back").click)
-    assert f"Version {first} | " in visible_text(browser) and "| panel-prod | Deploy" in visible_text(browser)
+    assert f"Version {first} | " in visible_text(
+        browser
+    ) and "| panel-prod | Deploy" in visible_text(browser)
 
     update = await act(DeployPanel, "panel-iris", second, "dep", client=client)
     assert dict(update.target.options)[f"panel-prod (now panel-iris v{first})"] == "panel-prod"
@@ -70,7 +80,9 @@ async def test_deploy_from_the_model_browser_then_update_an_existing_deployment(
     assert update.job["endpoint"] == panel.job["endpoint"]
 
 
-async def test_cancel_from_the_panel(deploy_server, sklearn_model, bindings, jp_serverapp, http_server_client):
+async def test_cancel_from_the_panel(
+    deploy_server, sklearn_model, bindings, jp_serverapp, http_server_client
+):
     from servers import ThrottledProxy
 
     proxy = ThrottledProxy(int(deploy_server.url.rsplit(":", 1)[1]), bytes_per_second=20 * MB)
@@ -79,7 +91,9 @@ async def test_cancel_from_the_panel(deploy_server, sklearn_model, bindings, jp_
         token = jp_serverapp.web_app.settings["mlflow_groups_service"].tokens.issue("k", "alice")
         client = ServerClient(f"http://127.0.0.1:{jp_serverapp.port}{jp_serverapp.base_url}", token)
         model_dir, _, _ = sklearn_model
-        version, _ = register_version(deploy_server, "panel-slow", model_dir, {"blob.bin": os.urandom(MB) * 100})
+        version, _ = register_version(
+            deploy_server, "panel-slow", model_dir, {"blob.bin": os.urandom(MB) * 100}
+        )
         panel = await act(DeployPanel, "panel-slow", version, "slow", client=client)
         panel.name.value = "never"
         await act(button(panel, "Deploy").click)

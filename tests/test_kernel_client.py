@@ -93,10 +93,14 @@ async def test_only_a_kernel_may_read_a_group_s_environment(
 ):
     monkeypatch.setenv("KERNEL_ENV_SECRET", "kernel-env-secret-value")
     secret = {"AWS_SECRET_ACCESS_KEY": "${env:KERNEL_ENV_SECRET}"}
-    bindings.write({"groups": {
-        "team-a": {"tracking_uri": "http://a.invalid", "artifact_env": secret},
-        "team-b": {"tracking_uri": "http://b.invalid", "members": ["bob"]},
-    }})  # fmt: skip
+    bindings.write(
+        {
+            "groups": {
+                "team-a": {"tracking_uri": "http://a.invalid", "artifact_env": secret},
+                "team-b": {"tracking_uri": "http://b.invalid", "members": ["bob"]},
+            }
+        }
+    )
     status, body = await fetch_json(
         jp_fetch, "mlflow-groups", "api", "groups", "team-a", "kernel-env"
     )

@@ -63,7 +63,11 @@ class DeployPanel(Panel):
         client: ServerClient | None = None,
         on_back: Callable[[], Any] | None = None,
         on_done: Callable[[dict[str, Any]], Any] | None = None,
+        deployment: str | None = None,
+        start: bool = False,
     ) -> None:
+        """`deployment` preselects a deployment (an existing one, or the name of a new one);
+        `start` deploys at once (`%mlflow_group deploy ... --to NAME`)."""
         super().__init__(client, layout=widgets.Layout(width="100%"))
         self.model, self.version = model, str(version)
         self.group = group
@@ -99,14 +103,25 @@ class DeployPanel(Panel):
             controls.insert(0, button("Back", on_back, icon="arrow-left"))
         self.bar.layout.display = "none"
         self.children = [*controls, self.problem, self.bar, self.progress, self.result]
-        self.attempt(self._load_deployments)
+        if self.attempt(self._load_deployments) and deployment:
+            self._choose(deployment)
+            if start:
+                self.attempt(self.start)
 
-    def _load_deployments(self) -> None:
+    def _load_deployments(self) -> bool:
         self.group = self.group or self.client.default_group()
         existing = self.client.deployments(self.group)["deployments"]
         labels = [(f"{d['name']} (now {d['model']} v{d['version']})", d["name"]) for d in existing]
         self.target.options = [(NEW, NEW), *labels]
         self.target.value = NEW
+        return True
+
+    def _choose(self, deployment: str) -> None:
+        if deployment in [value for _, value in self.target.options]:
+            self.target.value = deployment
+        else:
+            self.target.value = NEW
+            self.name.value = deployment
 
     def _show_name_field(self) -> None:
         self.name.layout.display = None if self.target.value == NEW else "none"

@@ -1,0 +1,166 @@
+/**
+ * The server extension's REST API, through Jupyter's ServerConnection (its auth and XSRF).
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+import {
+  IActiveGroupChange,
+  IDeployments,
+  IGroupStatus,
+  IGroups,
+  IJob,
+  IMetricHistory,
+  IModel,
+  IModelsPage,
+  IProblem,
+  IVersion
+} from './types';
+
+const API = 'mlflow-groups/api';
+
+/** A refused or failed call, with the API's code, message and hint. */
+export class ApiError extends Error implements IProblem {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly hint: string
+  ) {
+    super(message);
+  }
+}
+
+type Query = Record<string, string | number | boolean | null | undefined>;
+
+async function call<T>(
+  path: string[],
+  query: Query = {},
+  init: RequestInit = {}
+): Promise<T> {
+  const settings = ServerConnection.makeSettings();
+  const segments = path.map(encodeURIComponent);
+  const shown = Object.entries(query).filter(
+    ([, value]) => value !== undefined && value !== null && value !== false && value !== ''
+  );
+  const search = shown.length
+    ? URLExt.objectToQueryString(Object.fromEntries(shown))
+    : '';
+  const url = URLExt.join(settings.baseUrl, API, ...segments) + search;
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(url, init, settings);
+  } catch (error) {
+    throw new ApiError(
+      0,
+      'network',
+      `The Jupyter server did not answer: ${error}`,
+      'Check that the Jupyter server is still running.'
+    );
+  }
+  const text = await response.text();
+  let body: any = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    body = null;
+  }
+  if (!response.ok) {
+    const error = body?.error ?? {};
+    throw new ApiError(
+      response.status,
+      error.code ?? 'error',
+      error.message ?? `${response.status} ${response.statusText}`,
+      error.hint ?? ''
+    );
+  }
+  return body as T;
+}
+
+function send<T>(method: string, path: string[], payload: unknown): Promise<T> {
+  return call<T>(path, {}, { method, body: JSON.stringify(payload) });
+}
+
+export interface IPageQuery {
+  pageToken?: string | null;
+  refresh?: boolean;
+}
+
+export const api = {
+  groups: (): Promise<IGroups> => call(['groups']),
+
+  setActive: (group: string): Promise<IActiveGroupChange> =>
+    send('PUT', ['active'], { group }),
+
+  status: (group: string): Promise<IGroupStatus> =>
+    call(['groups', group, 'status']),
+
+  models: (
+    group: string,
+    filter: string,
+    { pageToken, refresh }: IPageQuery
+  ): Promise<IModelsPage> =>
+    call(['groups', group, 'models'], {
+      filter,
+      page_token: pageToken,
+      refresh: refresh && 1
+    }),
+
+  model: (
+    group: string,
+    name: string,
+    { pageToken, refresh }: IPageQuery
+  ): Promise<IModel> =>
+    call(['groups', group, 'models', name], {
+      page_token: pageToken,
+      refresh: refresh && 1
+    }),
+
+  version: (
+    group: string,
+    name: string,
+    version: string,
+    refresh = false
+  ): Promise<IVersion> =>
+    call(['groups', group, 'models', name, 'versions', version], {
+      refresh: refresh && 1
+    }),
+
+  metricHistory: (
+    group: string,
+    runId: string,
+    key: string,
+    refresh = false
+  ): Promise<IMetricHistory> =>
+    call(['groups', group, 'runs', runId, 'metrics', key], {
+      refresh: refresh && 1
+    }),
+
+  deployments: (group: string): Promise<IDeployments> =>
+    call(['groups', group, 'deployments']),
+
+  deploy: (
+    group: string,
+    deployment: string,
+    model: string,
+    version: string
+  ): Promise<{ job: IJob }> =>
+    send('POST', ['groups', group, 'deployments'], {
+      name: deployment,
+      model,
+      version
+    }),
+
+  job: (id: string): Promise<IJob> => call(['jobs', id]),
+
+  cancelJob: (id: string): Promise<IJob> =>
+    call(['jobs', id], {}, { method: 'DELETE' })
+};
+
+/** Any failure as a problem to show (errors that are not the API's included). */
+export function asProblem(error: unknown): IProblem {
+  if (error instanceof ApiError) {
+    return error;
+  }
+  return { code: 'error', message: String(error), hint: '' };
+}

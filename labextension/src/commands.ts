@@ -1,0 +1,86 @@
+/**
+ * The panel's commands, for the command palette.
+ */
+import { JupyterFrontEnd } from '@jupyterlab/application';
+import { ICommandPalette, InputDialog, showErrorMessage } from '@jupyterlab/apputils';
+import { INotebookTracker } from '@jupyterlab/notebook';
+
+import { api, asProblem } from './api';
+import { mlflowIcon } from './icon';
+import { MlflowSidebar } from './panel';
+import { problemText } from './problem';
+import { switchGroup } from './switchGroup';
+
+export const CommandIDs = {
+  open: 'mlflow-groups:open',
+  refresh: 'mlflow-groups:refresh',
+  switchGroup: 'mlflow-groups:switch-group',
+  deployments: 'mlflow-groups:show-deployments'
+};
+
+const CATEGORY = 'MLflow';
+
+export function addCommands(
+  app: JupyterFrontEnd,
+  sidebar: MlflowSidebar,
+  notebooks: INotebookTracker | null,
+  palette: ICommandPalette | null
+): void {
+  const { commands, shell } = app;
+  const model = sidebar.model;
+
+  commands.addCommand(CommandIDs.open, {
+    label: 'Show MLflow Models',
+    caption: 'Open the MLflow panel on the models of your group',
+    icon: mlflowIcon,
+    execute: () => {
+      model.show({ kind: 'models' });
+      shell.activateById(sidebar.id);
+    }
+  });
+
+  commands.addCommand(CommandIDs.deployments, {
+    label: 'Show MLflow Deployments',
+    caption: "Open the MLflow panel on the group's deployments",
+    execute: () => {
+      model.show({ kind: 'deployments' });
+      shell.activateById(sidebar.id);
+    }
+  });
+
+  commands.addCommand(CommandIDs.refresh, {
+    label: 'Refresh MLflow Panel',
+    caption: 'Ask MLflow again, bypassing the short cache',
+    execute: () => model.refresh()
+  });
+
+  commands.addCommand(CommandIDs.switchGroup, {
+    label: 'Switch MLflow Group…',
+    caption: 'Choose the group whose MLflow new kernels use',
+    execute: async () => {
+      let names: string[];
+      let active: string | null;
+      try {
+        const groups = await api.groups();
+        names = groups.groups.map(group => group.name);
+        active = groups.active;
+      } catch (error) {
+        await showErrorMessage('Could not list your MLflow groups', problemText(asProblem(error)));
+        return;
+      }
+      const choice = await InputDialog.getItem({
+        title: 'Switch MLflow group',
+        label: 'New kernels, and running ones after a restart, use the group:',
+        items: names,
+        current: active ?? undefined
+      });
+      if (choice.button.accept && choice.value && choice.value !== active) {
+        await switchGroup(choice.value, model, notebooks);
+      }
+    }
+  });
+
+  for (const command of Object.values(CommandIDs)) {
+    palette?.addItem({ command, category: CATEGORY });
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * Everything about one version: how to load it, its source run, metrics with their history,
+ * parameters and tags.
+ */
+import { Clipboard, Notification } from '@jupyterlab/apputils';
+import { Button, copyIcon } from '@jupyterlab/ui-components';
+import React from 'react';
+
+import { api } from '../api';
+import { formatNumber, formatTime } from '../format';
+import { IVersion } from '../types';
+import { useRequest } from '../useRequest';
+import { Chips } from './Chips';
+import { ExternalLink } from './ExternalLink';
+import { Heading } from './Heading';
+import { KeyValueTable } from './KeyValueTable';
+import { Loading } from './Loading';
+import { MetricChart } from './MetricChart';
+import { ProblemNotice } from './Problem';
+
+export interface IVersionDetailProps {
+  group: string;
+  name: string;
+  version: string;
+  reload: number;
+  onBack: () => void;
+  onDeploy: () => void;
+  /** Puts code into the active notebook cell; false when there is none. */
+  onInsert: (code: string) => boolean;
+}
+
+/** What loading the version takes, as Python (a JSON string is a valid Python string). */
+export function loadingCode(version: IVersion): string {
+  return `import mlflow\n\nmodel = mlflow.pyfunc.load_model(${JSON.stringify(
+    version.model_uri
+  )})`;
+}
+
+export function VersionDetail(props: IVersionDetailProps): JSX.Element {
+  const { group, name, version, reload } = props;
+  const detail = useRequest(
+    fresh => api.version(group, name, version, fresh),
+    JSON.stringify([group, name, version]),
+    reload
+  );
+  return (
+    <div className="jp-MlflowGroups-version">
+      <Heading title={`${name} v${version}`} back={{ label: name, onClick: props.onBack }} />
+      {detail.problem && <ProblemNotice problem={detail.problem} />}
+      {detail.loading && !detail.data && <Loading label="Loading the version…" />}
+      {detail.data && <VersionBody {...props} version={detail.data} />}
+    </div>
+  );
+}
+
+function VersionBody(
+  props: Omit<IVersionDetailProps, 'version'> & { version: IVersion }
+): JSX.Element {
+  const { version, group, reload } = props;
+  const run = version.run;
+  const code = loadingCode(version);
+  const copy = () => {
+    Clipboard.copyToSystem(code);
+    Notification.success('Copied the code that loads this version.', { autoClose: 3000 });
+  };
+  const insert = () => {
+    if (!props.onInsert(code)) {
+      Notification.warning('Open a notebook and select a cell to insert the code into.', {
+        autoClose: 5000
+      });
+    }
+  };
+  const tags = { ...version.tags, ...(run?.tags ?? {}) };
+  return (
+    <>
+      <dl className="jp-MlflowGroups-facts">
+        <dt>Status</dt>
+        <dd>{version.status ?? '—'}</dd>
+        <dt>Registered</dt>
+        <dd>{formatTime(version.registered_at)}</dd>
+        <dt>Aliases</dt>
+        <dd>
+          <Chips names={version.aliases} kind="alias" />
+          {version.aliases.length === 0 && '—'}
+        </dd>
+        <dt>Deployed by</dt>
+        <dd>
+          <Chips names={version.deployed_by} kind="deployment" />
+          {version.deployed_by.length === 0 && '—'}
+        </dd>
+      </dl>
+      {version.description && (
+        <p className="jp-MlflowGroups-description">{version.description}</p>
+      )}
+      <div className="jp-MlflowGroups-actions">
+        {version.ui_url && (
+          <ExternalLink href={version.ui_url}>Open in MLflow UI</ExternalLink>
+        )}
+        <Button small onClick={props.onDeploy}>
+          Deploy…
+        </Button>
+      </div>
+
+      <section aria-labelledby="jp-MlflowGroups-loadTitle">
+        <h3 id="jp-MlflowGroups-loadTitle">Load it in a notebook</h3>
+        <pre className="jp-MlflowGroups-code">{code}</pre>
+        <div className="jp-MlflowGroups-actions">
+          <Button small onClick={copy} title="Copy to the clipboard">
+            <copyIcon.react tag="span" /> Copy
+          </Button>
+          <Button small onClick={insert} title="Insert at the cursor of the active notebook cell">
+            Insert into notebook
+          </Button>
+        </div>
+      </section>
+
+      <section aria-labelledby="jp-MlflowGroups-runTitle">
+        <h3 id="jp-MlflowGroups-runTitle">Source run</h3>
+        {!run && <p className="jp-MlflowGroups-empty">This version has no source run.</p>}
+        {run?.missing && <p className="jp-MlflowGroups-empty">{run.message}</p>}
+        {run && !run.missing && (
+          <p className="jp-MlflowGroups-run">
+            {run.ui_url ? (
+              <ExternalLink href={run.ui_url}>{run.run_name || run.run_id}</ExternalLink>
+            ) : (
+              run.run_name || run.run_id
+            )}
+            <span className="jp-MlflowGroups-muted">
+              {' '}
+              {run.status?.toLowerCase()} · started {formatTime(run.start_time)}
+            </span>
+          </p>
+        )}
+      </section>
+
+      {run && !run.missing && (
+        <section aria-labelledby="jp-MlflowGroups-metricsTitle">
+          <h3 id="jp-MlflowGroups-metricsTitle">Metrics</h3>
+          {Object.keys(run.metrics ?? {}).length === 0 ? (
+            <p className="jp-MlflowGroups-empty">No metrics logged.</p>
+          ) : (
+            <ul className="jp-MlflowGroups-metrics">
+              {Object.entries(run.metrics ?? {}).map(([key, metric]) => (
+                <li key={key} className="jp-MlflowGroups-metric">
+                  <div className="jp-MlflowGroups-metricHead">
+                    <span className="jp-MlflowGroups-metricName">{key}</span>
+                    <span className="jp-MlflowGroups-metricValue">
+                      {formatNumber(metric.value)}
+                    </span>
+                  </div>
+                  <MetricChart group={group} runId={run.run_id} metric={key} reload={reload} />
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
+      )}
+
+      {run && !run.missing && (
+        <section aria-labelledby="jp-MlflowGroups-paramsTitle">
+          <h3 id="jp-MlflowGroups-paramsTitle">Parameters</h3>
+          <KeyValueTable values={run.params ?? {}} empty="No parameters logged." />
+        </section>
+      )}
+
+      <section aria-labelledby="jp-MlflowGroups-tagsTitle">
+        <h3 id="jp-MlflowGroups-tagsTitle">Tags</h3>
+        <KeyValueTable values={tags} empty="No tags." />
+      </section>
+    </>
+  );
+}

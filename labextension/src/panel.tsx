@@ -1,0 +1,38 @@
+/**
+ * The sidebar widget: renders the panel whenever the sidebar's state changes.
+ */
+import { INotebookTracker } from '@jupyterlab/notebook';
+import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
+import React from 'react';
+
+import { Sidebar } from './components/Sidebar';
+import { mlflowIcon } from './icon';
+import { SidebarModel } from './model';
+
+export const SIDEBAR_ID = 'jupyter-mlflow-groups-sidebar';
+
+export class MlflowSidebar extends ReactWidget {
+  constructor(
+    readonly model: SidebarModel,
+    private readonly _notebooks: INotebookTracker | null
+  ) {
+    super();
+    this.id = SIDEBAR_ID;
+    this.addClass('jp-MlflowGroups');
+    this.title.icon = mlflowIcon;
+    this.title.caption = 'MLflow: models and deployments of your group';
+  }
+
+  render(): JSX.Element {
+    return (
+      <UseSignal signal={this.model.changed}>
+        {() => <Sidebar model={this.model} notebooks={this._notebooks} />}
+      </UseSignal>
+    );
+  }
+
+  dispose(): void {
+    this.model.dispose();
+    super.dispose();
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * The shapes of the server extension's REST API (see DESIGN.md, "REST API").
+ */
+
+/** What went wrong and what to do about it: every error and failed status has these. */
+export interface IProblem {
+  code: string;
+  message: string;
+  hint: string;
+}
+
+export interface IBindingProblem {
+  group: string;
+  field: string;
+  message: string;
+}
+
+export interface IGroup {
+  name: string;
+  mode: string;
+  tracking_uri: string | null;
+  ui_url: string | null;
+  workspace: string | null;
+  auth: string;
+  valid: boolean;
+  problems: IBindingProblem[];
+  active: boolean;
+  admin: boolean;
+}
+
+export interface IGroups {
+  user: string;
+  active: string | null;
+  default: string | null;
+  groups: IGroup[];
+  errors: string[];
+}
+
+export interface IActiveGroupChange {
+  active: string;
+  group: IGroup;
+  message: string;
+}
+
+export interface IGroupStatus extends IProblem {
+  group: string;
+  configured: boolean;
+  reachable: boolean | null;
+  ok: boolean;
+  server_version: string | null;
+  latency_ms: number | null;
+  tracking_uri: string | null;
+}
+
+export interface IModelSummary {
+  name: string;
+  description: string;
+  last_modified: string | null;
+  latest_version: string | null;
+  aliases: Record<string, string>;
+  ui_url: string | null;
+}
+
+export interface IModelsPage {
+  models: IModelSummary[];
+  next_page_token: string | null;
+}
+
+export interface IVersionRow {
+  version: string;
+  status: string | null;
+  registered_at: string | null;
+  description: string;
+  aliases: string[];
+  deployed_by: string[];
+  run_id: string | null;
+  tags: Record<string, string>;
+}
+
+export interface IModel extends IModelSummary {
+  versions: IVersionRow[];
+  next_page_token: string | null;
+}
+
+export interface IMetricValue {
+  value: number;
+  step: number;
+}
+
+export interface IRun {
+  run_id: string;
+  run_name?: string | null;
+  status?: string | null;
+  start_time?: string | null;
+  ui_url?: string | null;
+  params?: Record<string, string>;
+  metrics?: Record<string, IMetricValue>;
+  tags?: Record<string, string>;
+  missing?: boolean;
+  message?: string;
+}
+
+export interface IVersion extends IVersionRow {
+  name: string;
+  model_uri: string;
+  load_snippet: string;
+  ui_url: string | null;
+  run: IRun | null;
+}
+
+export interface IMetricPoint {
+  step: number;
+  value: number;
+}
+
+export interface IMetricHistory {
+  key: string;
+  history: IMetricPoint[];
+}
+
+export type DeploymentStatus =
+  | 'deploying'
+  | 'starting'
+  | 'serving'
+  | 'stopped'
+  | 'failed';
+
+export interface IDeployment {
+  name: string;
+  group: string;
+  model: string;
+  version: string;
+  requested: string;
+  status: DeploymentStatus;
+  endpoint: string | null;
+  updated_at: string | null;
+  updated_by: string | null;
+  job: string | null;
+  message: string | null;
+}
+
+export interface IDeployments {
+  group: string;
+  target: string;
+  deployments: IDeployment[];
+}
+
+export type JobState =
+  | 'queued'
+  | 'planning'
+  | 'copying'
+  | 'verifying'
+  | 'swapping'
+  | 'serving'
+  | 'done'
+  | 'failed'
+  | 'cancelled';
+
+export interface IJob {
+  id: string;
+  group: string;
+  deployment: string;
+  model: string;
+  requested: string;
+  version: string | null;
+  state: JobState;
+  bytes_done: number;
+  bytes_total: number | null;
+  files_done: number;
+  files_total: number | null;
+  rate_bytes_per_s: number | null;
+  eta_s: number | null;
+  error: { code: string; message: string } | null;
+  endpoint: string | null;
+}
+
+/** The states a job ends in: it is polled until it reaches one. */
+export const FINISHED_JOB_STATES: ReadonlySet<JobState> = new Set<JobState>([
+  'done',
+  'failed',
+  'cancelled'
+]);

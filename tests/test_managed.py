@@ -1,0 +1,167 @@
+"""Managed MLflow servers, run by the extension itself: zero configuration, supervision,
+sharing between Jupyter servers. Every Jupyter server here is a real `jupyter server` process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from jupyter_process import JupyterServerProcess
+from kernels import ENV_CODE
+
+from jupyter_mlflow_groups.managed import ManagedServers, healthy
+
+STATUS = "/mlflow-groups/api/groups/default/status"
+
+
+async def until(check, timeout: float = 120.0, interval: float = 0.25):
+    """The first truthy value of `check()` (which may be async), or a TimeoutError."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        await asyncio.sleep(interval)
+    raise TimeoutError(f"not true after {timeout} s")
+
+
+def running(server: JupyterServerProcess):
+    status = server.request("GET", STATUS)
+    return status if status["ok"] and status["managed"]["state"] == "running" else None
+
+
+@pytest.fixture
+def shared_home(tmp_path):
+    """A Jupyter data directory (hence a groups root) that several servers can share."""
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def servers(shared_home):
+    started: list[JupyterServerProcess] = []
+
+    def start() -> JupyterServerProcess:
+        server = JupyterServerProcess(shared_home, env={"JUPYTER_MLFLOW_GROUPS_FILE": ""})
+        started.append(server.start())
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+async def test_zero_configuration_gives_a_working_managed_group(servers, shared_home):
+    server = servers()
+    first = server.request("GET", STATUS)  # Jupyter answers while MLflow is still starting
+    assert first["managed"]["state"] in ("starting", "running")
+    early = server.start_kernel()  # before MLflow answers: it gets the URL MLflow will answer at
+    groups = server.request("GET", "/mlflow-groups/api/groups")
+    assert [(g["name"], g["mode"]) for g in groups["groups"]] == [("default", "managed")]
+    assert groups["active"] == "default"
+
+    status = await until(lambda: running(server))
+    root = shared_home / "data" / "jupyter_mlflow_groups" / "groups" / "default"
+    assert status["managed"]["root"] == str(root) and status["managed"]["owned"] is True
+    assert (root / "mlflow.db").exists() and (root / "server.json").exists()
+
+    code = ENV_CODE + (
+        "\nimport mlflow\n"
+        "with mlflow.start_run(run_name='from-a-kernel') as run:\n"
+        "    mlflow.log_metric('loss', 0.5)\n"
+        "print(mlflow.get_run(run.info.run_id).data.metrics['loss'])\n"
+    )
+    output = (await server.execute(server.start_kernel(), code, timeout=120)).splitlines()
+    env = json.loads(output[0])
+    assert env["MLFLOW_TRACKING_URI"] == status["managed"]["url"]
+    assert output[-1] == "0.5"
+    early_env = json.loads(await server.execute(early, ENV_CODE))
+    assert early_env["MLFLOW_TRACKING_URI"] == status["managed"]["url"]
+
+
+async def test_the_url_is_known_from_the_start_of_supervision(tmp_path):
+    """A kernel started in the first instant gets the URL the server will answer at (not none,
+    which would send its runs to a local ./mlruns)."""
+    managed = ManagedServers(logging.getLogger("test"))
+    managed.ensure("g", tmp_path)
+    url = managed.url("g")
+    assert url and url.startswith("http://127.0.0.1:")
+    try:
+        await until(lambda: managed.state("g").state == "running")
+        assert managed.url("g") == url and await healthy(url)
+    finally:
+        await managed.stop_all()
+
+
+async def test_a_killed_managed_server_comes_back_with_its_data(servers):
+    server = servers()
+    before = await until(lambda: running(server))
+    url = before["managed"]["url"]
+    requests.post(
+        f"{url}/api/2.0/mlflow/experiments/create", json={"name": "survives"}, timeout=10
+    ).raise_for_status()
+
+    os.killpg(before["managed"]["pid"], signal.SIGKILL)
+    await until(lambda: server.request("GET", STATUS)["managed"]["state"] != "running")
+    after = await until(lambda: running(server))
+    assert after["managed"]["pid"] != before["managed"]["pid"]
+    assert after["managed"]["restarts"] >= 1
+    assert after["managed"]["url"] == url  # the same port: running kernels keep working
+    found = requests.get(
+        f"{after['managed']['url']}/api/2.0/mlflow/experiments/get-by-name",
+        params={"experiment_name": "survives"},
+        timeout=10,
+    )
+    assert found.status_code == 200  # the same sqlite file, nothing lost
+    assert "exited" in server.log() or "stopped answering" in server.log()
+
+
+async def test_two_jupyter_servers_share_one_managed_server(servers):
+    first = servers()
+    owner = await until(lambda: running(first))
+    second = servers()
+    shared = await until(lambda: running(second))
+    assert shared["managed"]["pid"] == owner["managed"]["pid"]  # reused, not a second one
+    assert shared["managed"]["url"] == owner["managed"]["url"]
+    assert (owner["managed"]["owned"], shared["managed"]["owned"]) == (True, False)
+
+    first.stop()  # its MLflow server stops with it; the second Jupyter server takes over
+    taken_over = await until(
+        lambda: (s := running(second)) and s["managed"]["pid"] != owner["managed"]["pid"] and s
+    )
+    assert taken_over["managed"]["owned"] is True
+    with pytest.raises(ProcessLookupError):
+        os.kill(owner["managed"]["pid"], 0)
+
+
+async def test_deploying_from_a_managed_group_reads_its_artifact_directory(servers, sklearn_model):
+    import mlflow
+
+    server = servers()
+    status = await until(lambda: running(server))
+    model_dir, _, _ = sklearn_model
+    client = mlflow.MlflowClient(status["managed"]["url"])
+    experiment = client.create_experiment("managed-deploy")
+    run = client.create_run(experiment)
+    client.log_artifacts(run.info.run_id, str(model_dir), "model")
+    client.create_registered_model("managed-iris")
+    version = client.create_model_version(
+        "managed-iris", f"{run.info.artifact_uri}/model", run.info.run_id
+    )
+    body = {"name": "local-copy", "model": "managed-iris", "version": version.version}
+    job = server.request("POST", "/mlflow-groups/api/groups/default/deployments", body)["job"]
+    path = f"/mlflow-groups/api/jobs/{job['id']}"
+    job = await until(
+        lambda: (j := server.request("GET", path))["state"] in ("done", "failed") and j, timeout=240
+    )
+    assert job["state"] == "done", job["error"]
+    artifacts = Path(status["managed"]["root"]) / "artifacts"
+    assert job["source"].startswith(f"the directory {artifacts}")  # no HTTP for the copy

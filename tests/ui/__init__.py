@@ -1,0 +1,1 @@
+"""The JupyterLab sidebar in headless Chromium."""

@@ -1,0 +1,189 @@
+"""The sidebar in a real browser: headless Chromium from Debian's `chromium` package, driven by
+Playwright, against a real `jupyter server` (with JupyterLab and this extension, as `pip
+install` ships them) and a real, seeded `mlflow server` of these tests' own.
+
+Screenshots of each state go to a temporary directory, or to docs/images/ when the
+environment variable UPDATE_SCREENSHOTS=1 is set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import yaml
+from jupyter_process import JupyterServerProcess
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from seeding import seed_registry
+from servers import (
+    READER_PASSWORD,
+    READER_USER,
+    free_port,
+    start_mlflow,
+    wait_until_healthy,
+)
+
+from ui.sidebar import Sidebar
+
+#: What Chromium needs on these machines (see the machine notes): as root, no sandbox; no
+#: background connections, which the closed network refuses.
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+VIEWPORT = {"width": 1280, "height": 800}
+DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+#: JupyterLab's news and update checks would fetch from the internet and pop up over the panel.
+LAB_PAGE_CONFIG = {
+    "disabledExtensions": {
+        "@jupyterlab/apputils-extension:announcements": True,
+    }
+}
+
+
+@pytest.fixture
+def jp_asyncio_loop() -> None:
+    """pytest-jupyter's loop and in-process server cleanup are not for these tests: their
+    server is a subprocess, and Playwright's sync API runs an event loop of its own."""
+
+
+@pytest.fixture
+def jp_server_cleanup() -> None:
+    """See jp_asyncio_loop."""
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = shutil.which("chromium")
+    if not path:
+        pytest.fail("Chromium is missing: `apt-get install chromium` (./scripts/test does it)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def ui_mlflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
+    """An MLflow server of the browser tests' own: 33 models, 5 of them with 3 versions, and
+    the first run's 1,000-step metric histories."""
+    server = start_mlflow(tmp_path_factory.mktemp("mlflow-ui"))
+    try:
+        wait_until_healthy(server)
+        seeded = seed_registry(server.url, models=30, versions_per_model=3, multi_version_models=5)
+        yield SimpleNamespace(server=server, seeded=seeded)
+    finally:
+        server.stop()
+
+
+class Bindings:
+    """The lab server's bindings file: the groups of every state the panel can show."""
+
+    def __init__(self, path: Path, groups: dict[str, dict]) -> None:
+        self.path = path
+        self.groups = groups
+        self.write()
+
+    def write(self) -> None:
+        document = {"default_group": "team-a", "groups": self.groups}
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+        os.replace(temporary, self.path)
+
+    def add(self, name: str, binding: dict) -> None:
+        self.groups[name] = binding
+        self.write()
+
+    def remove(self, name: str) -> None:
+        self.groups.pop(name, None)
+        self.write()
+
+
+@pytest.fixture(scope="session")
+def ui_bindings(
+    ui_mlflow: SimpleNamespace, mlflow_servers: SimpleNamespace, tmp_path_factory
+) -> Bindings:
+    return Bindings(
+        tmp_path_factory.mktemp("bindings") / "bindings.yaml",
+        {
+            "team-a": {"tracking_uri": ui_mlflow.server.url},
+            # an external group without a server: not configured
+            "no-server": {"mode": "external"},
+            "offline": {"tracking_uri": f"http://127.0.0.1:{free_port()}"},
+            # the basic-auth server, with a password it does not know
+            "locked": {
+                "tracking_uri": mlflow_servers.auth.url,
+                "tracking_env": {
+                    "MLFLOW_TRACKING_USERNAME": READER_USER,
+                    "MLFLOW_TRACKING_PASSWORD": READER_PASSWORD + "-wrong",
+                },
+            },
+        },
+    )
+
+
+@pytest.fixture(scope="session")
+def lab(ui_bindings: Bindings, tmp_path_factory) -> Iterator[JupyterServerProcess]:
+    home = tmp_path_factory.mktemp("lab-home")
+    labconfig = home / "config" / "labconfig"
+    labconfig.mkdir(parents=True)
+    (labconfig / "page_config.json").write_text(json.dumps(LAB_PAGE_CONFIG))
+    server = JupyterServerProcess(home, env={"JUPYTER_MLFLOW_GROUPS_FILE": str(ui_bindings.path)})
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright, chromium_path: str) -> Iterator[Browser]:
+    browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_FLAGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def active_group() -> str:
+    """The group active when the page opens."""
+    return "team-a"
+
+
+@pytest.fixture
+def page(browser: Browser, lab: JupyterServerProcess, active_group: str) -> Iterator[Page]:
+    """A fresh JupyterLab page (reset workspace, default theme)."""
+    lab.request("PUT", "/mlflow-groups/api/active", {"group": active_group})
+    context = browser.new_context(viewport=VIEWPORT, base_url=lab.url)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=lab.url)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(f"/lab?reset&token={lab.token}")
+    page.wait_for_selector("#jupyterlab-splash", state="detached")
+    page.wait_for_selector(".jp-Launcher")  # the workspace is restored: nothing steals focus
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
+        return DOCS_IMAGES
+    return tmp_path
+
+
+@pytest.fixture
+def sidebar(page: Page, screenshots: Path) -> Sidebar:
+    return Sidebar(page, screenshots)

@@ -1,0 +1,82 @@
+"""Deploying from the panel: choose a deployment, follow the job's live progress until the
+version is served, see "Deployed By" and the deployments list change, and cancel an update
+halfway (the version served before stays). Needs the deployments and jobs REST API."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from deploying import invocations, register_version
+from playwright.sync_api import expect
+from servers import ThrottledProxy
+
+MB = 1000 * 1000
+MODEL = "sidebar-iris"
+
+
+@pytest.fixture
+def active_group(ui_bindings, ui_mlflow) -> Iterator[str]:
+    """A group whose MLflow (the tests' own) is behind a 20 MB/s link, so that a copy lasts
+    long enough to be watched and cancelled."""
+    port = int(ui_mlflow.server.url.rsplit(":", 1)[1])
+    proxy = ThrottledProxy(port, bytes_per_second=20 * MB)
+    ui_bindings.add("deploying", {"tracking_uri": proxy.url})
+    yield "deploying"
+    ui_bindings.remove("deploying")
+    proxy.close()
+
+
+def test_deploy_a_version_watch_it_serve_then_cancel_an_update(
+    sidebar, page, ui_mlflow, sklearn_model, lab
+):
+    model_dir, rows, predictions = sklearn_model
+    first, _ = register_version(ui_mlflow.server, MODEL, model_dir, {"weights.bin": b"1" * 60 * MB})
+    sidebar.open()
+    sidebar.search(MODEL)
+    sidebar.model_row(MODEL).click()
+
+    sidebar.version_row(first).get_by_role("button", name="Deploy").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text(f"Deploy {MODEL} v{first}")
+    expect(dialog.get_by_label("+ New deployment")).to_be_checked()
+    dialog.get_by_label("Name of the new deployment").fill("iris-ui")
+    sidebar.snap("deploy-dialog", whole_window=True)
+    dialog.get_by_role("button", name="Deploy").click()
+
+    job = sidebar.panel.locator(".jp-MlflowGroups-job")
+    expect(job).to_have_attribute("data-state", "copying", timeout=60_000)
+    expect(job.locator(".jp-MlflowGroups-jobDetail")).to_contain_text("MB of ")
+    expect(job.locator(".jp-MlflowGroups-jobDetail")).to_contain_text(" left")
+    sidebar.snap("deploying")
+
+    expect(job).to_have_attribute("data-state", "done", timeout=180_000)
+    expect(job.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
+    endpoint = job.get_by_role("link").get_attribute("href")
+    assert invocations(endpoint, rows) == predictions
+    expect(sidebar.version_row(first)).to_contain_text("iris-ui")  # Deployed By
+    sidebar.snap("deployed")
+
+    # an update of the same deployment, cancelled halfway
+    second, _ = register_version(
+        ui_mlflow.server, MODEL, model_dir, {"weights.bin": os.urandom(MB) * 200}
+    )
+    sidebar.panel.get_by_role("button", name="Refresh: ask MLflow again").click()
+    sidebar.version_row(second).get_by_role("button", name="Deploy").click()
+    dialog.get_by_label("iris-ui").check()
+    dialog.get_by_role("button", name="Deploy").click()
+    update = job.filter(has_text=f"v{second}")
+    expect(update).to_have_attribute("data-state", "copying", timeout=60_000)
+    update.get_by_role("button", name="Cancel").click()
+    expect(update).to_have_attribute("data-state", "cancelled", timeout=60_000)
+    expect(update).to_contain_text("the previous deployment is untouched")
+    assert invocations(endpoint, rows) == predictions
+
+    sidebar.panel.get_by_role("tab", name="Deployments").click()
+    row = sidebar.panel.get_by_role("listitem").filter(has_text="iris-ui")
+    expect(row).to_contain_text(MODEL)
+    expect(row).to_contain_text(f"v{first}")
+    expect(row).to_contain_text("serving")
+    expect(row.get_by_role("link")).to_have_attribute("href", endpoint)
+    sidebar.snap("deployments")
