@@ -15,13 +15,14 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from jupyter_core.application import JupyterApp
 from traitlets import Bool, Unicode
 
-from .binding_store import BindingStore
+from .binding_store import BindingSet, BindingStore
 from .bindings import GroupBinding, group_root
 from .managed import ManagedServers, backend_uri, healthy, pid_alive, read_record
 
@@ -42,7 +43,9 @@ class GroupsCommand(JupyterApp):
 
         return MlflowGroupsApp(config=self.config)
 
-    def bindings(self, *, managed_only: bool = False) -> list[GroupBinding]:
+    @cached_property
+    def binding_set(self) -> BindingSet:
+        """The groups as the server sees them (read once; errors said once)."""
         settings = self.settings()
         store = BindingStore(
             settings.groups, settings.default_group, settings.bindings_file or None, self.log
@@ -50,7 +53,11 @@ class GroupsCommand(JupyterApp):
         current = store.current()
         for error in current.errors:
             print(f"configuration error: {error}", file=sys.stderr)
-        chosen = [b for b in current.groups.values() if not self.group or b.name == self.group]
+        return current
+
+    def bindings(self, *, managed_only: bool = False) -> list[GroupBinding]:
+        groups = self.binding_set.groups.values()
+        chosen = [b for b in groups if not self.group or b.name == self.group]
         if self.group and not chosen:
             self.exit_with(f"There is no group named '{self.group}'.")
         return [b for b in chosen if b.mode == "managed"] if managed_only else chosen
@@ -78,8 +85,8 @@ class GroupsCommand(JupyterApp):
         except RuntimeError as error:
             self.exit_with(f"{binding.name}: {error}")
         finally:
-            if hand_over:
-                servers.release(binding.name)  # JupyterLab adopts it after the exec
+            if hand_over:  # JupyterLab adopts it after the exec
+                loop.run_until_complete(servers.release(binding.name))
             else:
                 loop.run_until_complete(servers.stop_all())  # only what this command started
             loop.close()
@@ -248,17 +255,8 @@ class DemoCommand(GroupsCommand):
     flags = {**GroupsCommand.flags, "no-lab": ({"DemoCommand": {"no_lab": True}}, "Seed only.")}
 
     def start(self) -> None:
-        settings = self.settings()
-        bindings = {b.name: b for b in self.bindings()}
-        name = (
-            self.group
-            or BindingStore(
-                settings.groups, settings.default_group, settings.bindings_file or None, self.log
-            )
-            .current()
-            .default_group
-        )
-        binding = bindings.get(name or "")
+        name = self.group or self.binding_set.default_group
+        binding = self.binding_set.groups.get(name or "")
         if binding is None or binding.mode != "managed":
             self.exit_with(
                 f"The demo seeds a managed group, and '{name}' is not one: give one with --group "

@@ -9,7 +9,11 @@ the demo is left alone, so running it twice gives the same registry.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import io
+import logging
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,7 +160,10 @@ def seed_demo(tracking_uri: str, say: Callable[[str], None] = print) -> dict[str
         x_train, x_test, y_train, y_test, scaler = _dataset(dataset)
         scores: dict[str, float] = {}
         for candidate in candidates[len(existing) :]:
-            with mlflow.start_run(run_name=f"{name}: {candidate.description.lower()}"):
+            with (
+                _quiet(),
+                mlflow.start_run(run_name=f"{name}: {candidate.description.lower()}"),
+            ):
                 mlflow.log_params(candidate.params)
                 mlflow.set_tags({"dataset": dataset, "framework": "scikit-learn", "team": "demo"})
                 estimator, score = candidate.train(
@@ -184,6 +191,25 @@ def seed_demo(tracking_uri: str, say: Callable[[str], None] = print) -> dict[str
         _set_aliases(client, name)
         seeded[name] = _seeded_versions(client, name)
     return seeded
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Without MLflow's own chatter (run links, "Created version", schema hints): the demo
+    says what it seeded in one line per version."""
+    mlflow_logger = logging.getLogger("mlflow")
+    level = mlflow_logger.level
+    mlflow_logger.setLevel(logging.WARNING)
+    try:
+        with (
+            contextlib.redirect_stdout(io.StringIO()),
+            contextlib.redirect_stderr(io.StringIO()),
+            warnings.catch_warnings(),
+        ):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        mlflow_logger.setLevel(level)
 
 
 def _metric_logger(mlflow: Any) -> Callable[[dict[str, float], int], None]:

@@ -25,7 +25,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -33,6 +32,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
+
+from .processes import forget, free_port, stop_at_exit
 
 SERVER_FILE = "server.json"
 _STRIPPED_PREFIXES = ("MLFLOW_", "AWS_")  # the server's own MLflow settings are not the group's
@@ -69,6 +70,7 @@ def read_record(root: Path) -> dict[str, Any] | None:
 
 
 def pid_alive(pid: Any) -> bool:
+    """Whether a process runs: a zombie (dead, not yet reaped by its parent) does not."""
     if not isinstance(pid, int) or pid <= 0:
         return False
     try:
@@ -77,7 +79,10 @@ def pid_alive(pid: Any) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):  # no /proc here: the signal said it exists
+        return True
 
 
 async def healthy(url: str, timeout: float = 2.0) -> bool:
@@ -143,20 +148,24 @@ class ManagedServers:
         url = (
             record.get("url")
             if record and pid_alive(record.get("pid"))
-            else f"http://127.0.0.1:{_free_port()}"
+            else f"http://127.0.0.1:{free_port()}"
         )
         self._states[group] = ManagedState(
             group=group, root=str(root), state="starting", url=url, since=_now()
         )
         self._tasks[group] = asyncio.ensure_future(self._supervise(group, root))
 
-    def release(self, group: str) -> None:
+    async def release(self, group: str) -> None:
         """Stop supervising a group's server but leave it running, for another process to adopt
         (`jupyter mlflow-groups demo` execs into JupyterLab with it)."""
         task = self._tasks.pop(group, None)
         if task is not None:
             task.cancel()
-        self._processes.pop(group, None)
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        process = self._processes.pop(group, None)
+        if process is not None:
+            forget(process.pid)
 
     # -- supervision -----------------------------------------------------------------------------
 
@@ -193,7 +202,11 @@ class ManagedServers:
         ):
             return False
         state = self._states[group]
+        if group not in self._processes and not pid_alive(record.get("owner")):
+            record = await self._take_over(root, record)  # its Jupyter server is gone
         owned = record.get("owner") == os.getpid() or group in self._processes
+        if owned:
+            stop_at_exit(record["pid"])
         if state.state != "running" or state.pid != record["pid"]:
             who = (
                 "this Jupyter server"
@@ -214,6 +227,27 @@ class ManagedServers:
             owned,
         )
         return True
+
+    async def _take_over(self, root: Path, record: dict[str, Any]) -> dict[str, Any]:
+        """Own a server whose Jupyter server died without stopping it: it stops with this one
+        from now on. Under the lock, so one Jupyter server takes it, not two."""
+        lock = await asyncio.to_thread(_try_lock, root / "server.lock")
+        if lock is None:
+            return record
+        try:
+            current = await asyncio.to_thread(read_record, root)
+            if not current or current.get("pid") != record["pid"]:
+                return current or record
+            if not pid_alive(current.get("owner")):
+                current = {**current, "owner": os.getpid()}
+                await asyncio.to_thread(_write_record, root, current)
+                self.log.info(
+                    "MLflow groups: took over the MLflow server at %s (its Jupyter server is gone)",
+                    current.get("url"),
+                )
+            return current
+        finally:
+            lock.close()
 
     async def _start(self, group: str, root: Path) -> bool:
         """Start a server unless another Jupyter server is starting one; True once it answers."""
@@ -249,6 +283,7 @@ class ManagedServers:
                     stdout=log, stderr=log, start_new_session=True,
                 )  # fmt: skip
             self._processes[group] = process
+            stop_at_exit(process.pid)
             state.pid, state.owned = process.pid, True
             record = {
                 "pid": process.pid,
@@ -295,6 +330,8 @@ class ManagedServers:
                     return
             else:
                 await asyncio.sleep(self.check_interval)
+                if not state.owned and not await asyncio.to_thread(_owner_alive, Path(state.root)):
+                    return  # the Jupyter server that ran it is gone: take it over
             if not (pid_alive(state.pid) and state.url and await healthy(state.url)):
                 state.state = "restarting"
                 state.last_error = "the MLflow server stopped answering"
@@ -308,6 +345,7 @@ class ManagedServers:
         pid = process.pid if process else (state.pid if state and state.owned else None)
         if pid is None:
             return
+        forget(pid)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)
         if process is not None:
@@ -329,6 +367,11 @@ class ManagedServers:
             task.cancel()
         for group in list(self._states):
             await self._stop(group)
+
+
+def _owner_alive(root: Path) -> bool:
+    record = read_record(root)
+    return bool(record) and pid_alive(record.get("owner"))
 
 
 def _try_lock(path: Path) -> Any:
@@ -355,21 +398,12 @@ def _log_tail(path: Path, lines: int = 5) -> str:
     return " | ".join(text[-lines:]) or "the MLflow server did not start"
 
 
-def _free_port(port: int = 0) -> int:
-    """A free loopback port (`port` itself when nothing listens there; OSError when something
-    does). SO_REUSEADDR as uvicorn binds: connections of a killed server do not count."""
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.bind(("127.0.0.1", port))
-        return probe.getsockname()[1]
-
-
 def _same_port_if_free(url: str | None) -> int:
     port = urlsplit(url or "").port
     if port:
         with contextlib.suppress(OSError):
-            return _free_port(port)
-    return _free_port()
+            return free_port(port)
+    return free_port()
 
 
 def _now() -> str:

@@ -18,6 +18,8 @@ from typing import Any
 from servers import free_port
 from tornado.websocket import websocket_connect
 
+from jupyter_mlflow_groups.managed import pid_alive
+
 SERVER = [sys.executable, "-m", "jupyter", "server"]
 
 
@@ -62,7 +64,12 @@ class JupyterServerProcess:
         self.home.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                command, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                command,
+                env=self.env,
+                stdin=subprocess.DEVNULL,  # no terminal, as under a service manager
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -192,14 +199,10 @@ class JupyterServerProcess:
 
 
 def stopped(pid: int, timeout: float = 30) -> bool:
-    """Whether a process ended (gone, or a zombie nobody reaped: its parent exec'd away)."""
+    """Whether a process ended within `timeout` (gone, or a zombie nobody reaped)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (FileNotFoundError, ProcessLookupError):
-            return True
-        if state == "Z":
+        if not pid_alive(pid):
             return True
         time.sleep(0.2)
     return False

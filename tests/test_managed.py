@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from jupyter_process import JupyterServerProcess
+from jupyter_process import JupyterServerProcess, stopped
 from kernels import ENV_CODE
 
 from jupyter_mlflow_groups.managed import ManagedServers, healthy
@@ -140,6 +140,36 @@ async def test_two_jupyter_servers_share_one_managed_server(servers):
     assert taken_over["managed"]["owned"] is True
     with pytest.raises(ProcessLookupError):
         os.kill(owner["managed"]["pid"], 0)
+
+
+async def test_a_server_whose_jupyter_server_died_is_taken_over_not_left_behind(servers):
+    first = servers()
+    pid = (await until(lambda: running(first)))["managed"]["pid"]
+    second = servers()
+    assert (await until(lambda: running(second)))["managed"]["owned"] is False
+
+    os.killpg(first.process.pid, signal.SIGKILL)  # no clean-up at all: MLflow runs on, orphaned
+    first.process.wait()
+    taken = await until(lambda: (s := running(second)) and s["managed"]["owned"] and s)
+    assert taken["managed"]["pid"] == pid  # the same server, now the second one's
+
+    os.killpg(second.process.pid, signal.SIGKILL)
+    second.process.wait()
+    third = servers()  # finds it orphaned at start-up
+    adopted = await until(lambda: (s := running(third)) and s["managed"]["owned"] and s)
+    assert adopted["managed"]["pid"] == pid
+    third.stop()
+    assert stopped(pid)  # stopped with its last owner
+
+
+async def test_an_interrupted_jupyter_server_without_a_terminal_stops_its_mlflow(servers):
+    """Ctrl-C without a terminal skips Jupyter's clean-up of extensions; ours runs at exit."""
+    server = servers()
+    pid = (await until(lambda: running(server)))["managed"]["pid"]
+    os.kill(server.process.pid, signal.SIGINT)
+    server.process.wait(timeout=60)
+    assert "Interrupted" in server.log()  # the path that skips extensions' clean-up
+    assert stopped(pid)
 
 
 async def test_deploying_from_a_managed_group_reads_its_artifact_directory(servers, sklearn_model):

@@ -12,13 +12,13 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
+from ..processes import forget, free_port, port_is_free, stop_at_exit
 from ..secrets import redact
 
 LOCAL = "local"
@@ -28,26 +28,10 @@ class ServingError(Exception):
     """The model server did not come up (the message says why, secrets removed)."""
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _port_is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
 async def _until_free(port: int, timeout: float = 30.0) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not _port_is_free(port):
+    while not port_is_free(port):
         if loop.time() > deadline:
             raise ServingError(f"port {port} is still taken by another process")
         await asyncio.sleep(0.1)
@@ -93,6 +77,7 @@ class LocalServers:
             process = await asyncio.create_subprocess_exec(
                 *command, env=env, stdout=log, stderr=log, start_new_session=True
             )
+        stop_at_exit(process.pid)
         self._processes[key] = (process, port)
         try:
             await self._wait_for_ping(process, port)
@@ -127,6 +112,7 @@ class LocalServers:
         process, port = self._processes.pop(key, (None, 0))
         if process is None:
             return
+        forget(process.pid)
         if process.returncode is None:
             try:
                 os.killpg(process.pid, signal.SIGTERM)

@@ -21,6 +21,9 @@ def test_find_a_model_by_search_and_see_a_version_with_metric_charts(sidebar, ui
     sidebar.search("0003")  # plain words search names
     expect(sidebar.model_rows).to_have_count(1)
     expect(sidebar.panel).to_contain_text("name ILIKE '%0003%'")  # the filter it made
+    row = sidebar.model_row(HISTORY_MODEL)  # each alias with the version it points at
+    expect(row).to_contain_text("@champion → v3")
+    expect(row).to_contain_text("@challenger → v2")
     sidebar.snap("search")
 
     sidebar.model_row(HISTORY_MODEL).focus()  # keyboard: a model row opens with Enter

@@ -107,9 +107,19 @@ function ModelRow(props: {
       >
         <span className="jp-MlflowGroups-modelName">{model.name}</span>
         {model.latest_version && (
-          <span className="jp-MlflowGroups-modelLatest">v{model.latest_version}</span>
+          <span
+            className="jp-MlflowGroups-modelLatest"
+            title={`Latest version: ${model.latest_version}`}
+          >
+            v{model.latest_version}
+          </span>
         )}
-        <Chips names={Object.keys(model.aliases)} kind="alias" />
+        <Chips
+          names={Object.entries(model.aliases).map(
+            ([alias, version]) => `${alias} → v${version}`
+          )}
+          kind="alias"
+        />
         {model.description && (
           <span className="jp-MlflowGroups-modelDescription">{model.description}</span>
         )}
