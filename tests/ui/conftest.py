@@ -71,7 +71,7 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def ui_mlflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
     """An MLflow server of the browser tests' own: 33 models, 5 of them with 3 versions, and
     the first run's 1,000-step metric histories."""
@@ -107,7 +107,7 @@ class Bindings:
         self.write()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def ui_bindings(
     ui_mlflow: SimpleNamespace, mlflow_servers: SimpleNamespace, tmp_path_factory
 ) -> Bindings:
@@ -130,7 +130,7 @@ def ui_bindings(
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def lab(ui_bindings: Bindings, tmp_path_factory) -> Iterator[JupyterServerProcess]:
     home = tmp_path_factory.mktemp("lab-home")
     labconfig = home / "config" / "labconfig"
@@ -142,13 +142,13 @@ def lab(ui_bindings: Bindings, tmp_path_factory) -> Iterator[JupyterServerProces
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # stopped before any later test: it holds an event loop
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright, chromium_path: str) -> Iterator[Browser]:
     browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_FLAGS)
     yield browser
