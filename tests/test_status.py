@@ -270,6 +270,10 @@ async def test_stores_the_server_cannot_ask_are_reported_unchecked(bindings, jp_
     assert "does not check it" in body["message"]
 
 
-async def test_a_group_without_a_tracking_uri_yet_is_not_configured(bindings, jp_fetch):
+async def test_a_managed_group_whose_server_is_starting_says_so(bindings, jp_fetch):
+    """Asked at once (an MLflow server takes seconds to start): configured, not yet answering."""
     body = await status_of(jp_fetch, bindings, {"mode": "managed"})
-    assert (body["code"], body["configured"]) == ("not_configured", False)
+    assert (body["code"], body["configured"], body["ok"]) == ("starting", True, False)
+    assert body["managed"]["state"] == "starting"
+    assert body["managed"]["url"].startswith("http://127.0.0.1:")  # known before it answers
+    assert "server.log" in body["hint"]
