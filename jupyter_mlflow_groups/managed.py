@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import fcntl
 import json
 import logging
@@ -31,9 +30,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError
-
-from .processes import forget, free_port, stop_at_exit
+from .deploy.records import now
+from .processes import answers, forget, free_port, stop_at_exit, until_answering, with_our_python
 
 SERVER_FILE = "server.json"
 _STRIPPED_PREFIXES = ("MLFLOW_", "AWS_")  # the server's own MLflow settings are not the group's
@@ -85,14 +83,8 @@ def pid_alive(pid: Any) -> bool:
         return True
 
 
-async def healthy(url: str, timeout: float = 2.0) -> bool:
-    try:
-        await AsyncHTTPClient().fetch(
-            f"{url}/health", request_timeout=timeout, connect_timeout=timeout
-        )
-    except (HTTPClientError, OSError):
-        return False
-    return True
+async def healthy(url: str) -> bool:
+    return await answers(f"{url}/health")
 
 
 def server_command(root: Path, port: int) -> list[str]:
@@ -107,9 +99,7 @@ def server_command(root: Path, port: int) -> list[str]:
 def server_environment() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(_STRIPPED_PREFIXES)}
     env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"  # the light form: 2 processes, ~0.5 GiB
-    # `mlflow server` starts uvicorn by name: it must find this environment's
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    return env
+    return with_our_python(env)
 
 
 class ManagedServers:
@@ -151,7 +141,7 @@ class ManagedServers:
             else f"http://127.0.0.1:{free_port()}"
         )
         self._states[group] = ManagedState(
-            group=group, root=str(root), state="starting", url=url, since=_now()
+            group=group, root=str(root), state="starting", url=url, since=now()
         )
         self._tasks[group] = asyncio.ensure_future(self._supervise(group, root))
 
@@ -219,7 +209,7 @@ class ManagedServers:
                 record["url"],
                 who,
             )
-            state.since = _now()
+            state.since = now()
         state.state, state.url, state.pid, state.owned = (
             "running",
             record["url"],
@@ -274,7 +264,7 @@ class ManagedServers:
                     os.killpg(record["pid"], signal.SIGKILL)
             port = _same_port_if_free(state.url)  # kernels already point there
             url = f"http://127.0.0.1:{port}"
-            state.state, state.url, state.since = "starting", url, _now()
+            state.state, state.url, state.since = "starting", url, now()
             if state.pid is not None:
                 state.restarts += 1
             with (root / "server.log").open("ab") as log:
@@ -290,10 +280,10 @@ class ManagedServers:
                 "port": port,
                 "url": url,
                 "owner": os.getpid(),
-                "started_at": _now(),
+                "started_at": now(),
             }
             await asyncio.to_thread(_write_record, root, record)
-            if await self._until_healthy(process, url):
+            if await until_answering(process, f"{url}/health", self.startup_timeout) is None:
                 state.state, state.last_error = "running", None
                 self.log.info("MLflow groups: started the MLflow server of '%s' at %s", group, url)
                 return True
@@ -302,17 +292,6 @@ class ManagedServers:
             return False
         finally:
             lock.close()
-
-    async def _until_healthy(self, process: asyncio.subprocess.Process, url: str) -> bool:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.startup_timeout
-        while loop.time() < deadline:
-            if process.returncode is not None:
-                return False
-            if await healthy(url):
-                return True
-            await asyncio.sleep(0.25)
-        return False
 
     async def _watch(self, group: str) -> None:
         """Return when the server needs attention: it died, or stopped answering."""
@@ -404,7 +383,3 @@ def _same_port_if_free(url: str | None) -> int:
         with contextlib.suppress(OSError):
             return free_port(port)
     return free_port()
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -9,11 +9,17 @@ the Jupyter server that owns it.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import os
 import signal
 import socket
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 _owned: set[int] = set()
 
@@ -33,6 +39,37 @@ def port_is_free(port: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def with_our_python(env: Mapping[str, str]) -> dict[str, str]:
+    """`env` with this Python's bin directory first on PATH: MLflow's servers start `uvicorn`
+    by name, and must find this environment's."""
+    return {**env, "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])}
+
+
+async def answers(url: str, timeout: float = 2.0) -> bool:
+    """Whether `url` answers a GET with success, within `timeout` seconds."""
+    try:
+        await AsyncHTTPClient().fetch(url, request_timeout=timeout, connect_timeout=timeout)
+    except (HTTPClientError, OSError):
+        return False
+    return True
+
+
+async def until_answering(
+    process: asyncio.subprocess.Process, url: str, timeout: float
+) -> str | None:
+    """Wait until the server `process` started answers `url`: None then, else why it did not
+    (it exited, or the time ran out)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if process.returncode is not None:
+            return f"exited with code {process.returncode}"
+        if await answers(url):
+            return None
+        await asyncio.sleep(0.25)
+    return f"did not answer within {timeout:g} s"
 
 
 def stop_at_exit(process_group: int) -> None:

@@ -154,8 +154,38 @@ class SilentServer:
         self.socket.close()
 
 
-class TlsFront:
+class _LoopbackProxy:
+    """A TCP listener on loopback that hands each connection to `_serve`, a thread each."""
+
+    scheme = "http"
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.url = f"{self.scheme}://127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:  # closed
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+class TlsFront(_LoopbackProxy):
     """TLS termination in front of a real server: a certificate from a test CA (trustme)."""
+
+    scheme = "https"
 
     def __init__(self, upstream_port: int, directory: Path) -> None:
         import trustme
@@ -166,21 +196,7 @@ class TlsFront:
         authority.cert_pem.write_to_path(str(self.ca_path))
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         certificate.configure_cert(self.context)
-        self.upstream_port = upstream_port
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(64)
-        self.url = f"https://127.0.0.1:{self.listener.getsockname()[1]}"
-        self._stopped = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while not self._stopped:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+        super().__init__(upstream_port)
 
     def _serve(self, client: socket.socket) -> None:
         try:
@@ -192,10 +208,6 @@ class TlsFront:
         threading.Thread(target=_pipe, args=(upstream, secure), daemon=True).start()
         _pipe(secure, upstream)
 
-    def close(self) -> None:
-        self._stopped = True
-        self.listener.close()
-
 
 def _pipe(source: socket.socket, target: socket.socket) -> None:
     with contextlib.suppress(OSError):
@@ -206,32 +218,19 @@ def _pipe(source: socket.socket, target: socket.socket) -> None:
             end.shutdown(socket.SHUT_RDWR)
 
 
-class CountingProxy:
+class CountingProxy(_LoopbackProxy):
     """A TCP proxy in front of a real server that records how many connections were open at
     once: evidence that independent MLflow calls were made concurrently."""
 
     def __init__(self, upstream_port: int) -> None:
-        self.upstream_port = upstream_port
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(64)
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
         self.open = self.most_open = self.total = 0
         self._lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(upstream_port)
 
     def reset(self) -> None:
         with self._lock:
             self.most_open = self.open
             self.total = 0
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
     def _serve(self, client: socket.socket) -> None:
         with self._lock:
@@ -247,9 +246,6 @@ class CountingProxy:
         finally:
             with self._lock:
                 self.open -= 1
-
-    def close(self) -> None:
-        self.listener.close()
 
 
 class ThrottledProxy(CountingProxy):

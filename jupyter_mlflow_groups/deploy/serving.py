@@ -16,9 +16,14 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError
-
-from ..processes import forget, free_port, port_is_free, stop_at_exit
+from ..processes import (
+    forget,
+    free_port,
+    port_is_free,
+    stop_at_exit,
+    until_answering,
+    with_our_python,
+)
 from ..secrets import redact
 
 LOCAL = "local"
@@ -68,44 +73,21 @@ class LocalServers:
             sys.executable, "-m", "mlflow", "models", "serve", "-m", str(model_dir),
             "-h", "127.0.0.1", "-p", str(port), "--env-manager", "local", "-w", "1",
         ]  # fmt: skip
-        # MLflow's scoring server starts `uvicorn` by name: it must find this environment's
-        env = {
-            **env,
-            "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
-        }
         with log_path.open("ab") as log:
             process = await asyncio.create_subprocess_exec(
-                *command, env=env, stdout=log, stderr=log, start_new_session=True
+                *command, env=with_our_python(env), stdout=log, stderr=log, start_new_session=True
             )
         stop_at_exit(process.pid)
         self._processes[key] = (process, port)
-        try:
-            await self._wait_for_ping(process, port)
-        except ServingError as error:
+        failure = await until_answering(process, f"{endpoint_of(port)}/ping", self.startup_timeout)
+        if failure is not None:
             await self.stop(key)
             tail = log_path.read_text(errors="replace")[-1500:]
             raise ServingError(
-                f"{error}. Last lines of {log_path.name}:\n{redact(tail, secrets)}"
-            ) from None
+                f"the model server {failure}. Last lines of {log_path.name}:\n"
+                f"{redact(tail, secrets)}"
+            )
         return port
-
-    async def _wait_for_ping(self, process: asyncio.subprocess.Process, port: int) -> None:
-        client = AsyncHTTPClient()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.startup_timeout
-        while loop.time() < deadline:
-            if process.returncode is not None:
-                raise ServingError(f"the model server exited with code {process.returncode}")
-            try:
-                await client.fetch(
-                    f"{endpoint_of(port)}/ping", request_timeout=2, connect_timeout=2
-                )
-                return
-            except (HTTPClientError, OSError):
-                await asyncio.sleep(0.25)
-        raise ServingError(
-            f"the model server did not answer /ping within {self.startup_timeout:g} s"
-        )
 
     async def stop(self, key: tuple[str, str]) -> None:
         """Stop a deployment's server: its whole process group, until its port is free."""
