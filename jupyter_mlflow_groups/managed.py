@@ -31,7 +31,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .deploy.records import now
-from .processes import answers, forget, free_port, stop_at_exit, until_answering, with_our_python
+from .processes import (
+    answers,
+    forget,
+    free_port,
+    stop_at_exit,
+    until_answering,
+    until_port_free,
+    with_our_python,
+)
 
 SERVER_FILE = "server.json"
 _STRIPPED_PREFIXES = ("MLFLOW_", "AWS_")  # the server's own MLflow settings are not the group's
@@ -262,7 +270,7 @@ class ManagedServers:
                     return False
                 with contextlib.suppress(ProcessLookupError):  # orphaned and hung: replace it
                     os.killpg(record["pid"], signal.SIGKILL)
-            port = _same_port_if_free(state.url)  # kernels already point there
+            port = await _port_for(state.url)
             url = f"http://127.0.0.1:{port}"
             state.state, state.url, state.since = "starting", url, now()
             if state.pid is not None:
@@ -377,9 +385,10 @@ def _log_tail(path: Path, lines: int = 5) -> str:
     return " | ".join(text[-lines:]) or "the MLflow server did not start"
 
 
-def _same_port_if_free(url: str | None) -> int:
+async def _port_for(url: str | None) -> int:
+    """The port of `url` (running kernels point there) once the server that had it lets go;
+    any free port when it stays taken."""
     port = urlsplit(url or "").port
-    if port:
-        with contextlib.suppress(OSError):
-            return free_port(port)
+    if port and await until_port_free(port, timeout=10.0):
+        return port
     return free_port()

@@ -41,6 +41,18 @@ def port_is_free(port: int) -> bool:
     return True
 
 
+async def until_port_free(port: int, timeout: float) -> bool:
+    """Wait until nothing listens on `port`: a stopped server's workers can hold it a moment
+    after their parent is gone. False when it is still taken after `timeout` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not port_is_free(port):
+        if loop.time() > deadline:
+            return False
+        await asyncio.sleep(0.1)
+    return True
+
+
 def with_our_python(env: Mapping[str, str]) -> dict[str, str]:
     """`env` with this Python's bin directory first on PATH: MLflow's servers start `uvicorn`
     by name, and must find this environment's."""

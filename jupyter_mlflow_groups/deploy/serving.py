@@ -19,9 +19,9 @@ from pathlib import Path
 from ..processes import (
     forget,
     free_port,
-    port_is_free,
     stop_at_exit,
     until_answering,
+    until_port_free,
     with_our_python,
 )
 from ..secrets import redact
@@ -33,13 +33,9 @@ class ServingError(Exception):
     """The model server did not come up (the message says why, secrets removed)."""
 
 
-async def _until_free(port: int, timeout: float = 30.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not port_is_free(port):
-        if loop.time() > deadline:
-            raise ServingError(f"port {port} is still taken by another process")
-        await asyncio.sleep(0.1)
+async def _until_free(port: int) -> None:
+    if not await until_port_free(port, timeout=30.0):
+        raise ServingError(f"port {port} is still taken by another process")
 
 
 def endpoint_of(port: int) -> str:
