@@ -26,14 +26,21 @@ async def restart_kernel(jp_fetch: Any, kernel_id: str) -> None:
 
 
 async def run_in_kernel(
-    serverapp: ServerApp, kernel_id: str, code: str, timeout: float = 60
+    serverapp: ServerApp,
+    kernel_id: str,
+    code: str,
+    timeout: float = 60,
+    messages: list[dict[str, Any]] | None = None,
 ) -> str:
-    """Execute `code` in the kernel; return its stdout (raises on an error reply)."""
+    """Execute `code` in the kernel; return its stdout (raises on an error reply). Every
+    message the kernel published for it (displays, widget state) is added to `messages`."""
     client = serverapp.kernel_manager.get_kernel(kernel_id).client()
     client.start_channels()
     output: list[str] = []
 
     def collect(message: dict[str, Any]) -> None:
+        if messages is not None:
+            messages.append(message)
         if message["msg_type"] == "stream" and message["content"]["name"] == "stdout":
             output.append(message["content"]["text"])
 
