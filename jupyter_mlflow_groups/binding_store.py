@@ -24,6 +24,12 @@ from .bindings import GroupBinding, parse_binding
 #: With nothing configured, one managed group: MLflow works out of the box.
 ZERO_CONFIG_GROUP = "default"
 _TOP_LEVEL_KEYS = ("default_group", "groups")
+#: Limits far above any real bindings file, so a hostile or broken one is refused quickly and
+#: without eating memory: its size, how deep it nests, how many values it holds once YAML
+#: aliases are expanded (a "billion laughs" file is a few hundred bytes).
+MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_DEPTH = 32
+MAX_VALUES = 200_000
 
 
 @dataclass(frozen=True)
@@ -149,16 +155,88 @@ def _parse_groups(raw: Any) -> dict[str, GroupBinding]:
     return {str(name): parse_binding(str(name), value) for name, value in raw.items()}
 
 
-def _read_file(path: Path) -> _FileContents:
+class _StrictYamlLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing duplicate keys (YAML would keep the last silently) and
+    nesting deeper than MAX_DEPTH (PyYAML recurses, and crawls, on deep nesting)."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise yaml.composer.ComposerError(
+                None, None, f"nests deeper than {MAX_DEPTH} levels", self.peek_event().start_mark
+            )
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                continue  # an unhashable key: the safe loader itself refuses it
+            key = self.construct_object(key_node)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    duplicates = sorted({key for key in keys if keys.count(key) > 1})
+    if duplicates:
+        raise BindingFileError(f"has duplicate key(s) {', '.join(map(repr, duplicates))}")
+    return dict(pairs)
+
+
+def _check_expansion(document: Any) -> None:
+    """Count values as code walking the document would meet them (shared YAML aliases once per
+    use), stopping at MAX_VALUES: an alias bomb is refused before anything expands it."""
+    pending, count = [document], 0
+    while pending:
+        value = pending.pop()
+        count += 1
+        if count > MAX_VALUES:
+            raise BindingFileError(
+                f"holds more than {MAX_VALUES:,} values once YAML aliases are expanded "
+                "(an alias bomb?)"
+            )
+        if isinstance(value, Mapping):
+            pending += [*value.keys(), *value.values()]
+        elif isinstance(value, list):
+            pending += value
+
+
+def _read_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
+        with path.open("rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
         raise BindingFileError(f"cannot be read ({error.__class__.__name__})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise BindingFileError(f"is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BindingFileError(
+            f"is not UTF-8 text (byte {error.start}): is it the right file?"
+        ) from None
+
+
+def _read_file(path: Path) -> _FileContents:
+    text = _read_text(path)
     try:
         if path.suffix.lower() == ".json":
-            document = json.loads(text) if text.strip() else None
+            document = json.loads(text, object_pairs_hook=_unique_keys) if text.strip() else None
         else:
-            document = yaml.safe_load(text)
+            document = yaml.load(text, Loader=_StrictYamlLoader)  # a SafeLoader
+    except RecursionError:
+        raise BindingFileError(f"nests deeper than {MAX_DEPTH} levels") from None
     except json.JSONDecodeError as error:
         raise BindingFileError(
             f"is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
@@ -168,6 +246,7 @@ def _read_file(path: Path) -> _FileContents:
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         reason = getattr(error, "problem", None) or "syntax error"
         raise BindingFileError(f"is not valid YAML{where}: {reason}") from None
+    _check_expansion(document)
     if document is None:
         return _FileContents(groups={}, default_group=None)
     if not isinstance(document, Mapping):

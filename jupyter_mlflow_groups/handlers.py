@@ -3,14 +3,18 @@
 Every handler is authenticated and authorized by Jupyter Server (or by a kernel's token, which
 grants this API only; see kernel_tokens.py). Every error, including Jupyter's own 403s and
 unexpected failures, is written as `{"error": {"code", "message", "hint"}}`, never with a
-traceback.
+traceback. Inputs are strict (unknown body fields, bad page sizes: 400). openapi.yaml describes
+every route here; tests/test_openapi.py keeps the two in step.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+from importlib import resources
 from typing import Any
 
+import yaml
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
@@ -18,6 +22,7 @@ from tornado import web
 
 from .bindings import TOKEN_HEADER
 from .errors import HINTS, HTTP_STATUS, ApiError, MlflowError
+from .registry import MAX_PAGE
 from .service import MlflowGroupsService
 
 AUTH_RESOURCE = "mlflow_groups"
@@ -27,6 +32,12 @@ KERNEL_AUTHORIZER_KEY = "mlflow_groups_kernel_authorizer"
 API = "/mlflow-groups/api"
 _SEGMENT = "[^/]+"
 
+DEPLOY_FIELDS = ("name", "model", "version")
+
+XSRF_HINT = (
+    "A browser session must send its _xsrf cookie's value in the X-XSRFToken header; "
+    "a script can authenticate with a token instead (Authorization: token ...)."
+)
 _STATUS_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -59,8 +70,9 @@ class MlflowGroupsHandler(ExtensionHandlerMixin, APIHandler):
             return self.settings[KERNEL_AUTHORIZER_KEY]
         return super().authorizer
 
-    def json_body(self) -> dict[str, Any]:
-        """The request body as a JSON object; 400 with the reason otherwise."""
+    def json_body(self, fields: tuple[str, ...]) -> dict[str, Any]:
+        """The request body as a JSON object of known `fields`; 400 with the reason otherwise.
+        Unknown fields are refused, so nobody can slip in a tracking URI or a path."""
         try:
             body = json.loads(self.request.body or b"")
         except (ValueError, UnicodeDecodeError) as error:
@@ -69,16 +81,27 @@ class MlflowGroupsHandler(ExtensionHandlerMixin, APIHandler):
             ) from None
         if not isinstance(body, dict):
             raise ApiError(400, "bad_request", "The request body must be a JSON object.")
+        unknown = sorted(set(body) - set(fields))
+        if unknown:
+            raise ApiError(
+                400,
+                "bad_request",
+                f"Unknown field(s) {', '.join(map(repr, unknown))}: this request takes only "
+                f"{', '.join(map(repr, fields))}.",
+            )
         return body
 
-    def int_argument(self, name: str, default: int) -> int:
-        value = self.get_query_argument(name, None)
+    def page_size(self, default: int = 25) -> int:
+        """`max_results`: a whole number (ASCII digits only) from 1 to MAX_PAGE."""
+        value = self.get_query_argument("max_results", None)
         if value is None:
             return default
-        try:
-            return int(value)
-        except ValueError:
-            raise ApiError(400, "bad_request", f"'{name}' must be a whole number") from None
+        if not (value.isascii() and value.isdigit()):
+            raise ApiError(400, "bad_request", "'max_results' must be a whole number")
+        # (the length first: int() of thousands of digits raises, and costs time)
+        if len(value) > len(str(MAX_PAGE)) or not 1 <= int(value) <= MAX_PAGE:
+            raise ApiError(400, "bad_request", f"max_results must be between 1 and {MAX_PAGE}")
+        return int(value)
 
     def refresh_requested(self) -> bool:
         return self.get_query_argument("refresh", "").lower() in ("1", "true", "yes")
@@ -98,11 +121,14 @@ class MlflowGroupsHandler(ExtensionHandlerMixin, APIHandler):
             hint = HINTS.get(error.code, "")
         elif isinstance(error, web.HTTPError):
             code = _STATUS_CODES.get(status_code, "error")
-            if status_code == 403 and not self._authenticated():
-                code = "unauthenticated"
             message = error.log_message or self._reason or "Request refused"
             if error.log_message and error.args:
                 message = error.log_message % error.args
+            if status_code == 403 and not self._authenticated():
+                code = "unauthenticated"
+            elif status_code == 403 and "xsrf" in message.lower():
+                code, hint = "xsrf", XSRF_HINT
+                message = f"Refused: no valid XSRF token ({message})."
         else:
             status_code, code, message = 500, "internal_error", "Internal error: see the server log"
         self.set_status(status_code)
@@ -133,7 +159,7 @@ class ActiveGroupHandler(MlflowGroupsHandler):
     @web.authenticated
     @authorized
     async def put(self) -> None:
-        group = self.json_body().get("group")
+        group = self.json_body(("group",)).get("group")
         if not isinstance(group, str) or not group:
             raise ApiError(400, "bad_request", 'Send {"group": "<group name>"}.')
         self.write_json(self.service.set_active(group))
@@ -171,7 +197,7 @@ class ModelsHandler(MlflowGroupsHandler):
                 group,
                 filter_string=self.get_query_argument("filter", ""),
                 order_by=self.get_query_arguments("order_by"),
-                max_results=self.int_argument("max_results", 25),
+                max_results=self.page_size(),
                 page_token=self.get_query_argument("page_token", None) or None,
                 refresh=self.refresh_requested(),
             )
@@ -186,7 +212,7 @@ class ModelHandler(MlflowGroupsHandler):
             await self.service.model(
                 group,
                 name,
-                max_results=self.int_argument("max_results", 25),
+                max_results=self.page_size(),
                 page_token=self.get_query_argument("page_token", None) or None,
                 refresh=self.refresh_requested(),
             )
@@ -218,8 +244,8 @@ class DeploymentsHandler(MlflowGroupsHandler):
     @web.authenticated
     @authorized
     async def post(self, group: str) -> None:
-        body = self.json_body()
-        fields = {key: body.get(key) for key in ("name", "model", "version")}
+        body = self.json_body(DEPLOY_FIELDS)
+        fields = {key: body.get(key) for key in DEPLOY_FIELDS}
         if not all(isinstance(value, str) and value for value in fields.values()):
             raise ApiError(
                 400,
@@ -252,6 +278,20 @@ class JobHandler(MlflowGroupsHandler):
     @authorized
     async def delete(self, job_id: str) -> None:
         self.write_json((await self.service.deployments.cancel(job_id)).to_json())
+
+
+@functools.cache
+def openapi_description() -> dict[str, Any]:
+    """The API's OpenAPI description, shipped next to this module."""
+    text = resources.files(__package__).joinpath("openapi.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+class OpenApiHandler(MlflowGroupsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.write_json(openapi_description())
 
 
 class NotFoundHandler(MlflowGroupsHandler):
@@ -298,5 +338,6 @@ def routes() -> list[tuple[str, type[MlflowGroupsHandler]]]:
         (f"{group}/deployments", DeploymentsHandler),
         (f"{group}/deployments/(?P<name>{_SEGMENT})", DeploymentHandler),
         (f"{API}/jobs/(?P<job_id>{_SEGMENT})", JobHandler),
+        (f"{API}/openapi.json", OpenApiHandler),
         (f"{API}/(?P<path>.*)", NotFoundHandler),
     ]

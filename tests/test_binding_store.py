@@ -170,3 +170,81 @@ def test_managed_variables_include_every_binding_s_names(bindings):
     )
     names = store_for(bindings.path).current().managed_variables()
     assert names == {"AZURE_STORAGE_CONNECTION_STRING", "GOOGLE_APPLICATION_CREDENTIALS"}
+
+
+def billion_laughs(levels: int = 9) -> str:
+    """A YAML alias bomb of a few hundred bytes: 9^9 values once its aliases are expanded."""
+    lines = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for level in range(1, levels):
+        lines.append(f"a{level}: &a{level} [{', '.join([f'*a{level - 1}'] * 9)}]")
+    return (
+        "\n".join(lines)
+        + f"\ngroups:\n  g:\n    tracking_uri: http://h\n    members: *a{levels - 1}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "fragment"),
+    [
+        ("garbage.yaml", bytes(range(256)) * 16, "is not UTF-8 text (byte 128)"),
+        ("bomb.yaml", billion_laughs().encode(), "more than 200,000 values once YAML aliases"),
+        ("deep.yaml", b"groups: " + b"[" * 50_000, "nests deeper than 32 levels"),
+        ("deep.json", b'{"groups": ' + b"[" * 50_000 + b"]" * 50_000 + b"}", "nests deeper"),
+        (
+            "duplicate.yaml",
+            b"groups:\n  g: {tracking_uri: 'http://a'}\n  g: {tracking_uri: 'http://b'}\n",
+            "(line 3, column 3): duplicate key 'g'",
+        ),
+        (
+            "duplicate.yaml",
+            b"groups:\n  g:\n    tracking_uri: http://a\n    tracking_uri: http://b\n",
+            "(line 4, column 5): duplicate key 'tracking_uri'",
+        ),
+        (
+            "duplicate.json",
+            b'{"groups": {"g": {"tracking_uri": "http://a"}, "g": {}}}',
+            "has duplicate key(s) 'g'",
+        ),
+        ("tag.yaml", b"groups: !!python/object/apply:os.system [id]\n", "could not determine"),
+    ],
+)
+def test_hostile_files_are_refused_with_a_clear_reason(tmp_path, name, content, fragment):
+    path = tmp_path / name
+    path.write_bytes(content)
+    current = store_for(path).current()
+    (error,) = current.errors
+    assert fragment in error, error
+    assert not current.groups  # nothing of the file is used
+
+
+def test_an_alias_bomb_is_refused_without_eating_memory(tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "bomb.yaml"
+    path.write_text(billion_laughs())
+    tracemalloc.start()
+    try:
+        (error,) = store_for(path).current().errors
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "alias bomb" in error
+    assert peak < 64 * 1024 * 1024  # expanded, it would be 387 million strings
+
+
+def test_a_huge_file_is_refused_unread(tmp_path):
+    from jupyter_mlflow_groups.binding_store import MAX_FILE_BYTES
+
+    path = tmp_path / "huge.yaml"
+    with path.open("wb") as file:
+        file.write(b"groups:\n  g: {tracking_uri: 'http://h'}\n#")
+        file.truncate(MAX_FILE_BYTES + 1)  # sparse: no disk eaten
+    (error,) = store_for(path).current().errors
+    assert "is larger than 4 MiB" in error
+
+
+def test_yaml_anchors_still_share_settings(bindings):
+    bindings.write("groups:\n  a: &s {tracking_uri: 'http://h'}\n  b: *s\n")
+    current = store_for(bindings.path).current()
+    assert not current.errors
+    assert current.groups["a"].valid and current.groups["b"].valid

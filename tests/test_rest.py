@@ -166,3 +166,58 @@ async def test_every_route_refuses_requests_without_credentials(
         assert PASSWORD not in payload and "team-a.invalid" not in payload
         tried += 1
     assert tried >= 7
+
+
+#: Every endpoint that takes a body, with a valid body for it.
+BODY_ENDPOINTS = [
+    (("active",), "PUT", {"group": "team-a"}),
+    (("groups", "team-a", "deployments"), "POST", {"name": "d", "model": "m", "version": "1"}),
+]
+
+
+@pytest.mark.parametrize(("path", "method", "valid"), BODY_ENDPOINTS)
+@pytest.mark.parametrize("smuggled", ["tracking_uri", "path", "artifact_uri"])
+async def test_unknown_body_fields_are_refused_by_name(
+    groups_file, jp_fetch, path, method, valid, smuggled
+):
+    """Nobody can slip a tracking URI or a file path into a request the API never asked for."""
+    body = {**valid, smuggled: "file:///etc", "zzz": 1}
+    status, answer = await fetch_json(jp_fetch, *API, *path, method=method, body=body)
+    assert (status, answer["error"]["code"]) == (400, "bad_request")
+    assert f"'{smuggled}'" in answer["error"]["message"]
+    assert "'zzz'" in answer["error"]["message"]
+    status, _ = await fetch_json(jp_fetch, *API, "groups")
+    assert status == 200  # nothing was switched or deployed: the server carries on
+
+
+def test_every_body_taking_route_is_covered():
+    """A new endpoint with a body must join BODY_ENDPOINTS above."""
+    from jupyter_mlflow_groups.handlers import (
+        ActiveGroupHandler,
+        DeploymentsHandler,
+        NotFoundHandler,
+        routes,
+    )
+
+    taking = {
+        (handler, method)
+        for _, handler in routes()
+        for method in ("post", "put", "patch")
+        if handler is not NotFoundHandler and method in handler.__dict__
+    }
+    assert taking == {(ActiveGroupHandler, "put"), (DeploymentsHandler, "post")}
+
+
+@pytest.mark.parametrize(
+    "value", ["0", "-1", "1001", "99999999999999999999", "9" * 5000, "ten", "1.5", "", "١٢"]
+)
+@pytest.mark.parametrize("path", [("models",), ("models", "some-model")])
+async def test_page_sizes_that_are_not_1_to_1000_are_400(groups_file, jp_fetch, path, value):
+    status, body = await fetch_json(
+        jp_fetch, *API, "groups", "team-a", *path, params={"max_results": value}
+    )
+    assert (status, body["error"]["code"]) == (400, "bad_request")
+    message = body["error"]["message"]
+    assert "'max_results' must be a whole number" in message or (
+        "max_results must be between 1 and 1000" in message
+    )
