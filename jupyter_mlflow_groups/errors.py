@@ -34,6 +34,19 @@ HTTP_STATUS = {
 }
 
 
+#: Shapes of answers that show the URL is not (only) MLflow's API: a parse error, a wrong type.
+SHAPE_ERRORS = (KeyError, IndexError, TypeError, AttributeError, ValueError, OverflowError)
+
+
+def not_mlflow_api(where: str, path: str, what: str) -> str:
+    """The message for an answer that is not MLflow's API (a web page, cut-short or misshapen
+    JSON): the same words on every front, in the server and in the copy worker."""
+    return (
+        f"{where} answered {path} with {what}, not MLflow's API: is the tracking URI the MLflow "
+        "tracking server's (and not a proxy's or a login page's)?"
+    )
+
+
 class MlflowError(Exception):
     """A classified failure talking to a group's MLflow (codes as in HINTS)."""
 

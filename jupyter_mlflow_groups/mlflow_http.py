@@ -18,7 +18,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
 from tornado.iostream import StreamClosedError
 from tornado.simple_httpclient import HTTPStreamClosedError, HTTPTimeoutError
 
-from .errors import MlflowError
+from .errors import MlflowError, not_mlflow_api
 from .secrets import mask_uri
 from .tracking_auth import WORKSPACE_HEADER, TrackingAuth
 
@@ -82,11 +82,9 @@ class MlflowHttp:
         try:
             return json.loads(response.body), elapsed
         except ValueError:
+            what = "something that is not JSON"
             raise MlflowError(
-                "mlflow_error",
-                f"{self.shown_url} answered {path} with something that is not JSON: "
-                "is this an MLflow server?",
-                response.code,
+                "mlflow_error", not_mlflow_api(self.shown_url, path, what), response.code
             ) from None
 
     def _classify_transport(self, error: BaseException, timeout: float) -> MlflowError:
@@ -109,8 +107,11 @@ class MlflowHttp:
                 f"MLflow at {where} is not reachable: host name '{self._host}' does not resolve",
             )
         if isinstance(error, (HTTPStreamClosedError, StreamClosedError)):
+            # tornado also closes the stream on an answer that is not HTTP at all
             return MlflowError(
-                "unreachable", f"MLflow at {where} is not reachable: the connection was closed"
+                "unreachable",
+                f"MLflow at {where} closed the connection without an HTTP answer: it stopped, "
+                "or the tracking URI's scheme or port is not the MLflow server's",
             )
         if isinstance(error, OSError):
             reason = error.strerror or error.__class__.__name__

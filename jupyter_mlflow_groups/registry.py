@@ -20,8 +20,9 @@ import yaml
 from tornado.httpclient import AsyncHTTPClient
 
 from .cache import TtlCache
-from .errors import MlflowError
+from .errors import SHAPE_ERRORS, MlflowError, not_mlflow_api
 from .mlflow_http import MlflowHttp
+from .secrets import mask_uri
 
 API = "/api/2.0/mlflow"
 MAX_PAGE = 1000
@@ -102,7 +103,7 @@ class RegistryService:
             }
 
         key = ("models", *connection.cache_key, filter_string, order, max_results, page_token)
-        return await self.cache.get(key, fetch, refresh)
+        return await self.cache.get(key, _shaped(connection, "a search of models", fetch), refresh)
 
     async def model(
         self,
@@ -137,7 +138,7 @@ class RegistryService:
             }
 
         key = ("model", *connection.cache_key, name, max_results, page_token)
-        return await self.cache.get(key, fetch, refresh)
+        return await self.cache.get(key, _shaped(connection, f"the model '{name}'", fetch), refresh)
 
     async def version(
         self, connection: GroupConnection, name: str, version: str, refresh: bool = False
@@ -170,7 +171,8 @@ class RegistryService:
             }
 
         key = ("version", *connection.cache_key, name, version)
-        return await self.cache.get(key, fetch, refresh)
+        shaped = _shaped(connection, f"version {version} of '{name}'", fetch)
+        return await self.cache.get(key, shaped, refresh)
 
     async def metric_history(
         self, connection: GroupConnection, run_id: str, key: str, refresh: bool = False
@@ -200,7 +202,8 @@ class RegistryService:
             return {"group": connection.group, "run_id": run_id, "key": key, "history": points}
 
         cache_key = ("history", *connection.cache_key, run_id, key)
-        return await self.cache.get(cache_key, fetch, refresh)
+        shaped = _shaped(connection, f"the history of '{key}'", fetch)
+        return await self.cache.get(cache_key, shaped, refresh)
 
     def invalidate(self, group: str) -> None:
         """Forget what was read for a group (after a deployment changed "Deployed By")."""
@@ -214,7 +217,8 @@ class RegistryService:
         http = MlflowHttp(connection.env, self.client)
         body, _ = await http.get_json(f"{API}{path}", params, timeout=self.timeout)
         if not isinstance(body, dict):
-            raise MlflowError("mlflow_error", f"MLflow answered {path} with an unexpected shape")
+            what = f"JSON that is not an object ({type(body).__name__})"
+            raise MlflowError("mlflow_error", not_mlflow_api(http.shown_url, f"{API}{path}", what))
         return body
 
     async def _versions_page(
@@ -292,6 +296,25 @@ class RegistryService:
             }
         except (yaml.YAMLError, ValueError):
             return None
+
+
+def _shaped(
+    connection: GroupConnection, what: str, fetch: Callable[[], Awaitable[dict[str, Any]]]
+) -> Callable[[], Awaitable[dict[str, Any]]]:
+    """`fetch`, with an answer of the wrong shape (a field of the wrong type, a missing key)
+    reported as not MLflow's API rather than escaping as an internal error."""
+
+    async def shaped() -> dict[str, Any]:
+        try:
+            return await fetch()
+        except SHAPE_ERRORS as error:
+            where = mask_uri(connection.env.get("MLFLOW_TRACKING_URI", "?"))
+            shape = f"JSON of the wrong shape ({error.__class__.__name__})"
+            raise MlflowError(
+                "mlflow_error", not_mlflow_api(where, f"the request for {what}", shape)
+            ) from None
+
+    return shaped
 
 
 def _check_page(max_results: int, page_token: str | None) -> None:

@@ -16,7 +16,7 @@ from urllib.parse import quote, unquote, urlsplit
 from tornado.httpclient import AsyncHTTPClient
 
 from .bindings import GroupBinding, UnusableBinding, env_for, summarize
-from .errors import HINTS, MlflowError
+from .errors import HINTS, MlflowError, not_mlflow_api
 from .mlflow_http import MlflowHttp
 
 _REGISTRY_PROBE = "/api/2.0/mlflow/registered-models/search"
@@ -98,8 +98,7 @@ async def _check_http(
             report,
             MlflowError(
                 "mlflow_error",
-                f"{http.shown_url} answered /version with something that is not an MLflow "
-                "version: is this the MLflow tracking server's URL?",
+                not_mlflow_api(http.shown_url, "/version", "something that is not a version"),
                 response.code,
             ),
         )

@@ -308,3 +308,66 @@ class MotoS3:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             self.process.wait(timeout=20)
+
+
+class GarbageServer:
+    """An HTTP port that answers every request with one kind of garbage, chosen by `mode`.
+
+    A fake on purpose: a real MLflow server cannot be made to answer garbage, and this is what a
+    wrong URL, a login page or a broken proxy in front of MLflow looks like. Modes: `html` (200,
+    a web page), `truncated` (200, JSON cut short), `wrong_shape` (200, a JSON object whose fields
+    have the wrong types), `not_http` (bytes that are not HTTP at all), `html_500` (500, a web
+    page)."""
+
+    MODES = ("html", "truncated", "wrong_shape", "not_http", "html_500")
+    _PAGE = b"<!doctype html><html><body><h1>Welcome to nginx!</h1></body></html>"
+    _WRONG_SHAPE = {
+        key: ["surprise"]
+        for key in (
+            "registered_models", "registered_model", "model_versions", "model_version", "run",
+            "metrics", "artifact_uri", "files", "next_page_token",
+        )
+    }  # fmt: skip
+
+    def __init__(self, mode: str = "html") -> None:
+        self.mode = mode
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:  # closed
+                return
+            threading.Thread(target=self._answer, args=(client,), daemon=True).start()
+
+    def _answer(self, client: socket.socket) -> None:
+        with client, contextlib.suppress(OSError):
+            client.settimeout(10)
+            request = b""
+            while b"\r\n\r\n" not in request and (chunk := client.recv(65536)):
+                request += chunk
+            client.sendall(self.response())
+            client.shutdown(socket.SHUT_RDWR)
+
+    def response(self) -> bytes:
+        if self.mode == "not_http":
+            return bytes(range(256)) * 64
+        status, kind, body = {
+            "html": ("200 OK", "text/html", self._PAGE),
+            "truncated": ("200 OK", "application/json", b'{"registered_models": [{"name": "a'),
+            "wrong_shape": ("200 OK", "application/json", json.dumps(self._WRONG_SHAPE).encode()),
+            "html_500": ("500 Internal Server Error", "text/html", self._PAGE),
+        }[self.mode]
+        head = (
+            f"HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {len(body)}\r\n"
+            "Connection: close\r\n\r\n"
+        )
+        return head.encode() + body
+
+    def close(self) -> None:
+        self.listener.close()

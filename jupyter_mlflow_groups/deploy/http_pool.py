@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlencode, urlsplit
 
+from ..errors import not_mlflow_api
+from ..secrets import mask_uri
 from ..tracking_auth import TrackingAuth
 from .errors import CopyError, Stopped
 
@@ -35,15 +37,20 @@ class HttpPool:
         self._local = threading.local()
         self._context = auth.ssl_context() if self.secure else None
 
-    def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+    def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """A JSON object from MLflow's API; a web page, cut-short JSON or another kind of JSON
+        is not MLflow's API, and said so."""
         response = self._get(path, params)
-        body = response.read()
         try:
-            return json.loads(body)
+            body = json.loads(self._read(response, path))
         except ValueError:
-            raise CopyError(
-                "mlflow_error", f"{path} answered with something that is not JSON"
-            ) from None
+            raise self.not_mlflow(path, "something that is not JSON") from None
+        if not isinstance(body, dict):
+            raise self.not_mlflow(path, f"JSON that is not an object ({type(body).__name__})")
+        return body
+
+    def not_mlflow(self, path: str, what: str) -> CopyError:
+        return CopyError("mlflow_error", not_mlflow_api(mask_uri(self.auth.base_url), path, what))
 
     def download(
         self,
@@ -54,7 +61,25 @@ class HttpPool:
     ) -> None:
         response = self._get(path, None)
         with destination.open("wb") as sink:
-            _stream(response, sink, on_bytes, should_stop)
+            try:
+                _stream(response, sink, on_bytes, should_stop)
+            except http.client.IncompleteRead:
+                raise CopyError(
+                    "unreachable", f"{self.host} closed the connection in the middle of {path}"
+                ) from None
+            except TimeoutError:
+                raise self._timed_out(path) from None
+
+    def _read(self, response: http.client.HTTPResponse, path: str) -> bytes:
+        try:
+            return response.read()
+        except http.client.IncompleteRead:
+            raise self.not_mlflow(path, "an answer cut short") from None
+        except TimeoutError:
+            raise self._timed_out(path) from None
+
+    def _timed_out(self, path: str) -> CopyError:
+        return CopyError("timeout", f"{self.host} did not answer {path} within {self.timeout:g} s")
 
     def _get(self, path: str, params: Mapping[str, Any] | None) -> http.client.HTTPResponse:
         target = self.prefix + path + (f"?{urlencode(params, doseq=True)}" if params else "")
@@ -69,8 +94,13 @@ class HttpPool:
                 if attempt == 2:
                     raise CopyError("unreachable", f"{self.host} closed the connection") from None
                 continue
+            except TimeoutError:
+                raise self._timed_out(path) from None
+            except http.client.HTTPException:  # a status line or headers that are not HTTP
+                raise self.not_mlflow(path, "something that is not HTTP") from None
             except OSError as error:
-                raise CopyError("unreachable", f"{self.host} is not reachable: {error}") from None
+                reason = error.strerror or error.__class__.__name__
+                raise CopyError("unreachable", f"{self.host} is not reachable: {reason}") from None
             if response.status >= 400:
                 response.read()
                 raise _status_error(response.status, path)

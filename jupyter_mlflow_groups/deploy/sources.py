@@ -12,6 +12,7 @@ Every source lists `Artifact(path, size)` with paths relative to the model direc
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 from collections.abc import Callable, Mapping
@@ -27,6 +28,8 @@ from .layout import safe_relative
 
 ARTIFACTS_API = "/api/2.0/mlflow-artifacts/artifacts"
 LOCAL_CHUNK = 16 * 1024 * 1024
+#: copy_file_range is not possible between these files (e.g. across some mounts): copy by hand
+_NO_COPY_FILE_RANGE = (errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EBADF)
 
 OnBytes = Callable[[int], None]
 ShouldStop = Callable[[], bool]
@@ -84,9 +87,13 @@ def _copy_chunk(source: int, sink: int) -> int:
     """Copy up to LOCAL_CHUNK bytes in the kernel (no round trip through user space)."""
     try:
         return os.copy_file_range(source, sink, LOCAL_CHUNK)
-    except OSError:  # filesystems without copy_file_range (e.g. across some mounts)
-        data = os.read(source, LOCAL_CHUNK)
-        os.write(sink, data)
+    except OSError as error:
+        if error.errno not in _NO_COPY_FILE_RANGE:
+            raise  # a full disk, an I/O error: not a reason to try another way
+        data = memoryview(os.read(source, LOCAL_CHUNK))
+        written = 0
+        while written < len(data):  # os.write may write less than it was given
+            written += os.write(sink, data[written:])
         return len(data)
 
 
@@ -105,7 +112,10 @@ class HttpArtifactSource:
         while pending:
             directory = pending.pop()
             listing = self.pool.get_json(self.api, {"path": directory})
-            for entry in listing.get("files", []):
+            entries = listing.get("files", [])
+            if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+                raise self.pool.not_mlflow(self.api, "a listing that is not a list of files")
+            for entry in entries:
                 name = str(entry.get("path", "")).rsplit("/", 1)[-1]
                 full = f"{directory}/{name}" if directory else name
                 relative = full[len(self.root) :].lstrip("/")
@@ -113,9 +123,15 @@ class HttpArtifactSource:
                 if entry.get("is_dir"):
                     pending.append(full)
                 else:
-                    size = entry.get("file_size")
-                    found.append(Artifact(relative, int(size) if size is not None else None))
+                    found.append(Artifact(relative, self._size(entry.get("file_size"))))
         return found
+
+    def _size(self, value: object) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).isdigit():
+            raise self.pool.not_mlflow(self.api, f"a file size that is not a number ({value!r})")
+        return int(value)
 
     def fetch(
         self, artifact: Artifact, destination: Path, on_bytes: OnBytes, stop: ShouldStop
@@ -224,10 +240,11 @@ class MlflowRepositorySource:
 
 
 def source_for(
-    uri: str, env: Mapping[str, str], local_artifacts: Path | None = None
+    uri: str, env: Mapping[str, str], local_artifacts: Path | None = None, timeout: float = 60.0
 ) -> ArtifactSource:
     """The source of a version's artifacts. `local_artifacts` is the tracking server's artifact
-    directory when this server can read it (a managed group): then no HTTP at all."""
+    directory when this server can read it (a managed group): then no HTTP at all. `timeout`:
+    seconds an HTTP source may stay silent."""
     parts = urlsplit(uri)
     scheme = parts.scheme.lower()
     if scheme == "file":
@@ -238,13 +255,13 @@ def source_for(
             return LocalSource(local_artifacts / path)
         base = f"http://{parts.netloc}" if parts.netloc else env.get("MLFLOW_TRACKING_URI", "")
         auth = TrackingAuth.from_env({**env, "MLFLOW_TRACKING_URI": base})
-        return HttpArtifactSource(HttpPool(auth), ARTIFACTS_API, path)
+        return HttpArtifactSource(HttpPool(auth, timeout), ARTIFACTS_API, path)
     if scheme in ("http", "https") and ARTIFACTS_API in parts.path:
         prefix, _, path = parts.path.partition(ARTIFACTS_API)
         auth = TrackingAuth.from_env(
             {**env, "MLFLOW_TRACKING_URI": f"{scheme}://{parts.netloc}{prefix}"}
         )
-        return HttpArtifactSource(HttpPool(auth), ARTIFACTS_API, unquote(path))
+        return HttpArtifactSource(HttpPool(auth, timeout), ARTIFACTS_API, unquote(path))
     if scheme in ("s3", "s3a"):
         return S3Source(uri, env)
     return MlflowRepositorySource(uri)

@@ -4,22 +4,26 @@
 
 It runs with the group's environment (tracking credentials, artifact-store keys), never the
 server's, and imports neither mlflow nor the server (mlflow only for exotic stores). The spec:
-`{"model", "requested" ("3" or "@alias"), "staging", "threads", "local_artifacts"}`.
+`{"model", "requested" ("3" or "@alias"), "staging", "threads", "local_artifacts", "timeout"}`.
 
 Events: `{"event": "plan", "version", "source", "files", "bytes"}`, `{"event": "progress",
 "bytes", "files"}` (every 0.1 s), `{"event": "verifying"}`, `{"event": "verified"}`, then
 `{"event": "done"}`; or `{"event": "error", "code", "message"}`. SIGTERM stops it cleanly
-(exit 3); the server removes the staging copy.
+(exit 3), even while it waits on a hung server; so does the server's death (its pipe breaks).
+The server removes the staging copy.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
@@ -31,20 +35,27 @@ from .layout import UnsafePath, safe_relative
 from .sources import Artifact, ArtifactSource, source_for
 
 REGISTRY = "/api/2.0/mlflow"
+DEFAULT_TIMEOUT = 60.0  # seconds without an answer from MLflow or the artifact store
 EXIT_FAILED, EXIT_STOPPED = 2, 3
 
 
 class Events:
-    """JSON lines to the server, one writer at a time."""
+    """JSON lines to the server, one writer at a time. When nobody reads them any more (the
+    server died: a broken pipe), `on_lost` is called, so the copy stops instead of running on
+    as an orphan."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, on_lost: Callable[[], None] = lambda: None) -> None:
         self.stream = stream
+        self.on_lost = on_lost
         self.lock = threading.Lock()
 
     def emit(self, event: str, **fields: Any) -> None:
         with self.lock:
-            self.stream.write(json.dumps({"event": event, **fields}) + "\n")
-            self.stream.flush()
+            try:
+                self.stream.write(json.dumps({"event": event, **fields}) + "\n")
+                self.stream.flush()
+            except (BrokenPipeError, ValueError):  # ValueError: the stream was closed
+                self.on_lost()
 
 
 class Progress:
@@ -84,15 +95,26 @@ def resolve_version(pool: HttpPool, model: str, requested: str) -> str:
                 "bad_request", f"'{requested}' is neither a version number nor an @alias"
             )
         return requested
-    body = pool.get_json(
-        f"{REGISTRY}/registered-models/alias", {"name": model, "alias": requested[1:]}
-    )
-    return str(body["model_version"]["version"])
+    path = f"{REGISTRY}/registered-models/alias"
+    body = pool.get_json(path, {"name": model, "alias": requested[1:]})
+    return str(field(pool, path, body, "model_version", "version"))
+
+
+def field(pool: HttpPool, path: str, body: dict[str, Any], *keys: str) -> Any:
+    """`body[k1][k2]...`, or the error saying the answer is not MLflow's API."""
+    value: Any = body
+    for key in keys:
+        if not isinstance(value, dict) or key not in value:
+            raise pool.not_mlflow(path, f"JSON without {'.'.join(keys)}")
+        value = value[key]
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise pool.not_mlflow(path, f"JSON whose {'.'.join(keys)} is not a string")
+    return value
 
 
 def plan(source: ArtifactSource) -> list[Artifact]:
-    artifacts = source.list()
     try:
+        artifacts = source.list()
         for artifact in artifacts:
             safe_relative(artifact.path)
     except UnsafePath as error:
@@ -142,14 +164,15 @@ def verify(staging: Path, artifacts: list[Artifact]) -> None:
 
 
 def run(spec: dict[str, Any], env: dict[str, str], events: Events, stop: threading.Event) -> None:
-    pool = HttpPool(TrackingAuth.from_env(env))
+    timeout = float(spec.get("timeout") or DEFAULT_TIMEOUT)
+    pool = HttpPool(TrackingAuth.from_env(env), timeout)
     model = spec["model"]
     version = resolve_version(pool, model, spec["requested"])
-    location = pool.get_json(
-        f"{REGISTRY}/model-versions/get-download-uri", {"name": model, "version": version}
-    )["artifact_uri"]
+    path = f"{REGISTRY}/model-versions/get-download-uri"
+    body = pool.get_json(path, {"name": model, "version": version})
+    location = str(field(pool, path, body, "artifact_uri"))
     local = Path(spec["local_artifacts"]) if spec.get("local_artifacts") else None
-    source = source_for(location, env, local)
+    source = source_for(location, env, local, timeout)
     artifacts = plan(source)
     total = sum(artifact.size or 0 for artifact in artifacts)
     events.emit(
@@ -170,13 +193,31 @@ def run(spec: dict[str, Any], env: dict[str, str], events: Events, stop: threadi
     events.emit("verified")
 
 
+def storage_error(error: OSError, staging: Path) -> CopyError:
+    """A failure writing the copy, said in words: a full disk above all."""
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        free = shutil.disk_usage(staging.parent if staging.parent.exists() else "/").free
+        return CopyError(
+            "disk_full",
+            f"the disk holding the deployments is full ({error.strerror}; "
+            f"{free / 2**20:.0f} MiB free): the copy was abandoned and nothing was changed",
+        )
+    return CopyError("storage", f"writing the copy failed: {error.strerror or error}")
+
+
 def main() -> int:
-    events = Events(sys.stdout)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    events = Events(sys.stdout, on_lost=stop.set)
+
+    def stop_now(*_: Any) -> None:
+        stop.set()
+        raise Stopped()  # also interrupts a call that waits on a hung MLflow
+
+    signal.signal(signal.SIGTERM, stop_now)
     started = time.monotonic()
+    spec = json.load(sys.stdin)
     try:
-        run(json.load(sys.stdin), dict(os.environ), events, stop)
+        run(spec, dict(os.environ), events, stop)
     except Stopped:
         return EXIT_STOPPED
     except CopyError as error:
@@ -185,9 +226,8 @@ def main() -> int:
         events.emit("error", code=error.code, message=error.message)
         return EXIT_FAILED
     except OSError as error:  # the disk: full, read-only, permissions
-        events.emit(
-            "error", code="storage", message=f"writing the copy failed: {error.strerror or error}"
-        )
+        failure = storage_error(error, Path(spec["staging"]))
+        events.emit("error", code=failure.code, message=failure.message)
         return EXIT_FAILED
     except Exception as error:  # reported, never a traceback with the environment in it
         events.emit("error", code="mlflow_error", message=f"{error.__class__.__name__}: {error}")
