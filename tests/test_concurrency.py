@@ -1,0 +1,124 @@
+"""Many requests at once, at modest scale: deploys on one name and on many, browsing, kernels.
+
+Correctness only (the figures are in benchmarks/load.py): every request gets a clear answer,
+nothing is torn or lost, and what is recorded matches what serves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from conftest import fetch_json
+from deploying import API, deploy, follow, invocations, register_version
+from kernels import kernel_env, start_kernel
+
+
+@pytest.fixture
+def group(deploy_server, bindings):
+    bindings.write({"groups": {"busy": {"tracking_uri": deploy_server.url}}})
+    return "busy"
+
+
+def deployment_files(jp_serverapp, group: str, name: str) -> tuple[list[str], Path]:
+    """The release directories a deployment keeps, and where its `current` link points."""
+    service = jp_serverapp.web_app.settings["mlflow_groups_service"]
+    directory = service.deploy_root(service.binding(group)) / name
+    releases = sorted(path.name for path in (directory / "releases").iterdir())
+    return releases, (directory / "current").resolve()
+
+
+async def test_ten_deploys_at_once_on_one_name_run_one_and_refuse_the_rest(
+    group, deploy_server, sklearn_model, jp_fetch, jp_serverapp
+):
+    model_dir, rows, expected = sklearn_model
+    versions = [register_version(deploy_server, "crowded", model_dir)[0] for _ in range(2)]
+    answers = await asyncio.gather(
+        *(deploy(jp_fetch, group, "crowded", "crowded", versions[i % 2]) for i in range(10))
+    )
+    accepted = [body for status, body in answers if status == 202]
+    refused = [body for status, body in answers if status == 409]
+    assert len(accepted) == 1 and len(refused) == 9, [status for status, _ in answers]
+    job_id = accepted[0]["job"]["id"]
+    for body in refused:
+        assert body["error"]["code"] == "conflict"
+        assert f"is being updated by job {job_id}" in body["error"]["message"]
+    final = (await follow(jp_fetch, job_id))[-1]
+    assert final["state"] == "done", final["error"]
+
+    _, record = await fetch_json(jp_fetch, *API, "groups", group, "deployments", "crowded")
+    assert record["version"] == final["version"] == accepted[0]["job"]["requested"]
+    assert record["status"] == "serving" and record["job"] is None
+    assert [(h["from_version"], h["to_version"], h["job"]) for h in record["history"]] == [
+        (None, final["version"], job_id)
+    ]
+    assert invocations(record["endpoint"], rows) == expected
+    releases, current = deployment_files(jp_serverapp, group, "crowded")
+    assert releases == [job_id] and str(current) == record["path"]
+
+
+async def test_deploys_on_different_names_in_parallel_all_land(
+    group, deploy_server, sklearn_model, jp_fetch
+):
+    model_dir, rows, expected = sklearn_model
+    version, _ = register_version(deploy_server, "fanned", model_dir)
+    names = [f"fan-{index}" for index in range(3)]
+    answers = await asyncio.gather(
+        *(deploy(jp_fetch, group, name, "fanned", version) for name in names)
+    )
+    assert [status for status, _ in answers] == [202] * len(names), answers
+    finals = await asyncio.gather(*(follow(jp_fetch, body["job"]["id"]) for _, body in answers))
+    assert [seen[-1]["state"] for seen in finals] == ["done"] * len(names), [
+        seen[-1]["error"] for seen in finals
+    ]
+
+    _, listing = await fetch_json(jp_fetch, *API, "groups", group, "deployments")
+    listed = {d["name"]: d for d in listing["deployments"] if d["name"] in names}
+    assert sorted(listed) == names
+    assert {(d["version"], d["status"], len(d["history"])) for d in listed.values()} == {
+        (version, "serving", 1)
+    }
+    endpoints = {d["endpoint"] for d in listed.values()}
+    assert len(endpoints) == len(names)  # every deployment has a port of its own
+    for endpoint in endpoints:
+        assert invocations(endpoint, rows) == expected
+    _, model = await fetch_json(jp_fetch, *API, "groups", group, "models", "fanned")
+    assert sorted(model["versions"][0]["deployed_by"]) == names
+
+
+async def test_thirty_browse_requests_at_once_agree(group, deploy_server, sklearn_model, jp_fetch):
+    model_dir, _, _ = sklearn_model
+    version, _ = register_version(deploy_server, "browsed", model_dir)
+    paths = [
+        (("models",), {"filter": "name = 'browsed'"}),
+        (("models", "browsed"), {}),
+        (("models", "browsed", "versions", version), {}),
+    ]
+    requests = [
+        (parts, {**params, **({"refresh": "1"} if index % 2 else {})})
+        for index in range(10)
+        for parts, params in paths
+    ]
+    # tornado's test client keeps 10 in flight and queues the rest; benchmarks/load.py runs 50
+    answers = await asyncio.gather(
+        *(fetch_json(jp_fetch, *API, "groups", group, *p, params=q) for p, q in requests)
+    )
+    assert [status for status, _ in answers] == [200] * len(requests), answers
+    for index, (parts, _) in enumerate(paths):
+        bodies = {json.dumps(body, sort_keys=True) for body in answers[index :: len(paths)]}
+        assert len(bodies) == 1, parts
+    assert [m["name"] for m in answers[0][1]["models"]] == ["browsed"]
+    assert answers[2][1]["version"] == version
+
+
+async def test_kernels_started_at_once_each_get_the_group_and_a_token_of_their_own(
+    group, deploy_server, jp_fetch, jp_serverapp
+):
+    kernels = await asyncio.gather(*(start_kernel(jp_fetch) for _ in range(4)))
+    environments = await asyncio.gather(*(kernel_env(jp_serverapp, k) for k in kernels))
+    assert {(env["JUPYTER_MLFLOW_GROUP"], env["MLFLOW_TRACKING_URI"]) for env in environments} == {
+        (group, deploy_server.url)
+    }
+    assert len({env["JUPYTER_MLFLOW_GROUPS_TOKEN"] for env in environments}) == len(kernels)
