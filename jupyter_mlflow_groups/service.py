@@ -73,6 +73,7 @@ class MlflowGroupsService:
             self,
             log,
             copy_threads=copy_threads,
+            copy_timeout=request_timeout,
             serve_timeout=serve_timeout,
             on_change=lambda group: self.registry.invalidate(group),
         )

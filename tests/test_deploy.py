@@ -326,6 +326,21 @@ async def test_a_second_job_on_the_same_deployment_is_refused(
     assert (await follow(jp_fetch, first["job"]["id"]))[-1]["state"] == "cancelled"
 
 
+async def test_stopping_the_server_waits_for_running_copies(
+    slow_group, jp_fetch, jp_serverapp, deploy_server, sklearn_model
+):
+    model_dir, _, _ = sklearn_model
+    version, _ = register_version(
+        deploy_server, "stopping", model_dir, {"weights.bin": os.urandom(MB) * 100}
+    )
+    _, started = await deploy(jp_fetch, "slow", "stopping", "stopping", version)
+    job = service_of(jp_serverapp).deployments.jobs[started["job"]["id"]]
+    while job.process is None or job.bytes_done == 0:
+        await asyncio.sleep(0.05)
+    await service_of(jp_serverapp).deployments.shutdown()
+    assert job.process.returncode is not None  # no copy outlives the server
+
+
 async def test_jobs_of_unknown_ids_and_groups(group, jp_fetch):
     status, body = await fetch_json(jp_fetch, *API, "jobs", "nope")
     assert (status, body["error"]["code"]) == (404, "not_found")

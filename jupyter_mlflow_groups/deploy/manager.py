@@ -58,12 +58,14 @@ class DeploymentManager:
         log: logging.Logger,
         *,
         copy_threads: int = 16,
+        copy_timeout: float = 60.0,
         serve_timeout: float = 180.0,
         on_change: Callable[[str], None] = lambda group: None,
     ) -> None:
         self.access = access
         self.log = log
         self.copy_threads = copy_threads
+        self.copy_timeout = copy_timeout
         self.servers = LocalServers(serve_timeout)
         self.on_change = on_change
         self.jobs: dict[str, Job] = {}
@@ -212,10 +214,18 @@ class DeploymentManager:
                     self._spawn(self._resume(context, record))
 
     async def shutdown(self) -> None:
-        for job in list(self._active.values()):
+        """Stop running copies (their staging is removed at the next start) and model servers,
+        and wait for them: nothing of ours outlives the Jupyter server."""
+        copies = [
+            job.process
+            for job in self._active.values()
+            if job.process is not None and job.process.returncode is None
+        ]
+        for job in self._active.values():
             job.cancel_requested = True
-            if job.process is not None and job.process.returncode is None:
-                job.process.terminate()
+        for process in copies:
+            process.terminate()
+        await asyncio.gather(*(_until_exited(process) for process in copies))
         await self.servers.stop_all()
         for task in list(self._tasks):
             task.cancel()
@@ -263,6 +273,7 @@ class DeploymentManager:
             "requested": job.requested,
             "staging": str(layout.staging_for(job.id)),
             "threads": self.copy_threads,
+            "timeout": self.copy_timeout,
             "local_artifacts": str(local) if local else None,
         }
         log_path = layout.directory / "jobs.log"
@@ -408,9 +419,9 @@ class DeploymentManager:
             )
         root = self.access.deploy_root(binding)
         store = self._stores.get(root)
-        if store is None:
-            store = await asyncio.to_thread(DeploymentStore, root / "deployments.sqlite")
-            self._stores[root] = store
+        if store is None:  # two first requests may both open it: keep one
+            opened = await asyncio.to_thread(DeploymentStore, root / "deployments.sqlite")
+            store = self._stores.setdefault(root, opened)
         return _Context(
             binding=binding,
             root=root,
@@ -453,6 +464,14 @@ class DeploymentManager:
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+async def _until_exited(process: asyncio.subprocess.Process, grace: float = 10.0) -> None:
+    try:
+        await asyncio.wait_for(process.wait(), grace)
+    except asyncio.TimeoutError:
+        process.kill()
+        await process.wait()
 
 
 def _event(line: bytes) -> dict[str, Any]:
