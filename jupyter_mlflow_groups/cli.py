@@ -24,7 +24,8 @@ from traitlets import Bool, Unicode
 
 from .binding_store import BindingSet, BindingStore
 from .bindings import GroupBinding, group_root
-from .managed import ManagedServers, backend_uri, healthy, pid_alive, read_record
+from .managed import ManagedServers, backend_uri, healthy, read_record
+from .processes import pid_alive
 
 
 class GroupsCommand(JupyterApp):

@@ -35,6 +35,7 @@ from .processes import (
     answers,
     forget,
     free_port,
+    pid_alive,
     stop_at_exit,
     until_answering,
     until_port_free,
@@ -73,22 +74,6 @@ def read_record(root: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return record if isinstance(record, dict) else None
-
-
-def pid_alive(pid: Any) -> bool:
-    """Whether a process runs: a zombie (dead, not yet reaped by its parent) does not."""
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):  # no /proc here: the signal said it exists
-        return True
 
 
 async def healthy(url: str) -> bool:
@@ -251,6 +236,8 @@ class ManagedServers:
         """Start a server unless another Jupyter server is starting one; True once it answers."""
         state = self._states[group]
         await self._stop(group)  # a server of ours that hangs: never two on one sqlite file
+        if state.state == "stopped":
+            state.state = "restarting"  # for the user, the group is not stopped: it restarts
         await asyncio.to_thread(root.mkdir, parents=True, exist_ok=True)
         lock = await asyncio.to_thread(_try_lock, root / "server.lock")
         if lock is None:  # another Jupyter server holds the lock: it is starting the server

@@ -18,6 +18,7 @@ import socket
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
@@ -31,6 +32,22 @@ def free_port(port: int = 0) -> int:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind(("127.0.0.1", port))
         return probe.getsockname()[1]
+
+
+def pid_alive(pid: Any) -> bool:
+    """Whether a process runs: a zombie (dead, not yet reaped by its parent) does not."""
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):  # no /proc here: the signal said it exists
+        return True
 
 
 def port_is_free(port: int) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 from servers import free_port
 from tornado.websocket import websocket_connect
 
-from jupyter_mlflow_groups.managed import pid_alive
+from jupyter_mlflow_groups.processes import pid_alive
 
 SERVER = [sys.executable, "-m", "jupyter", "server"]
 

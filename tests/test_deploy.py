@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import signal
+from pathlib import Path
 
 import pytest
 from conftest import fetch_json
@@ -525,6 +526,52 @@ async def test_serving_stops_with_the_server_and_resumes_when_it_starts_again(
             assert deployment["status"] == "starting", deployment
             await asyncio.sleep(0.1)
         assert deployment["endpoint"] == job["endpoint"]  # same port as before
+        assert invocations(job["endpoint"], rows) == expected
+    finally:
+        server.stop()
+
+
+async def test_a_model_server_orphaned_by_a_killed_jupyter_is_replaced(
+    deploy_server, sklearn_model, tmp_path
+):
+    """Jupyter killed alone (not its process group): its model server lives on in its own
+    session; the next Jupyter server stops it and serves the deployment on the same port."""
+    from jupyter_mlflow_groups.processes import pid_alive
+
+    model_dir, rows, expected = sklearn_model
+    version, _ = register_version(deploy_server, "orphans", model_dir)
+    bindings = tmp_path / "bindings.json"
+    bindings.write_text(json.dumps({"groups": {"team": {"tracking_uri": deploy_server.url}}}))
+    server = JupyterServerProcess(
+        tmp_path / "home", env={"JUPYTER_MLFLOW_GROUPS_FILE": str(bindings)}
+    )
+    server.start()
+    try:
+        body = {"name": "orphan", "model": "orphans", "version": version}
+        job = server.request("POST", "/mlflow-groups/api/groups/team/deployments", body)["job"]
+        while job["state"] not in ("done", "failed", "cancelled"):
+            await asyncio.sleep(0.2)
+            job = server.request("GET", f"/mlflow-groups/api/jobs/{job['id']}")
+        assert job["state"] == "done", job["error"]
+        directory = Path(
+            server.request("GET", "/mlflow-groups/api/groups/team/deployments/orphan")["path"]
+        ).parent.parent
+        orphan = json.loads((directory / "serve.pid").read_text())["pid"]
+
+        os.kill(server.process.pid, signal.SIGKILL)  # Jupyter alone
+        server.process.wait()
+        assert invocations(job["endpoint"], rows) == expected  # the orphan still serves
+
+        server.start()
+        for _ in range(600):
+            deployment = server.request("GET", "/mlflow-groups/api/groups/team/deployments/orphan")
+            if deployment["status"] == "serving":
+                break
+            assert deployment["status"] == "starting", deployment  # never "stopped"
+            await asyncio.sleep(0.1)
+        assert not pid_alive(orphan)
+        assert json.loads((directory / "serve.pid").read_text())["pid"] != orphan
+        assert deployment["endpoint"] == job["endpoint"]
         assert invocations(job["endpoint"], rows) == expected
     finally:
         server.stop()

@@ -388,7 +388,13 @@ async def test_while_a_crashed_managed_mlflow_restarts_users_are_told_and_kernel
         kernel = server.start_kernel()
         os.killpg(before["managed"]["pid"], signal.SIGKILL)
 
-        status = await until(lambda: restarting(server.request("GET", STATUS)))
+        states: list[str] = []
+
+        def seen(status: dict) -> dict:
+            states.append(status["managed"]["state"])
+            return status
+
+        status = await until(lambda: restarting(seen(server.request("GET", STATUS))), interval=0.05)
         assert (status["ok"], status["code"]) in ((False, "starting"), (False, "unreachable"))
         assert "the MLflow server exited with code -9" in status["message"], status
         assert "server.log" in status["hint"]
@@ -397,6 +403,11 @@ async def test_while_a_crashed_managed_mlflow_restarts_users_are_told_and_kernel
         error = json.loads(refused.value.read())["error"]
         assert (refused.value.code, error["code"]) == (502, "unreachable"), error
 
+        await until(
+            lambda: seen(server.request("GET", STATUS))["managed"]["state"] == "running",
+            interval=0.05,
+        )
+        assert "stopped" not in states, states  # it restarts: never shown as stopped
         after = await until(lambda: running(server))
         assert after["managed"]["url"] == before["managed"]["url"]
         code = (
@@ -410,6 +421,5 @@ async def test_while_a_crashed_managed_mlflow_restarts_users_are_told_and_kernel
 
 
 def restarting(status: dict) -> dict | None:
-    """The status while the supervisor brings the server back ("restarting", then "starting";
-    for an instant "stopped" in between, reported)."""
+    """The status while the supervisor brings the server back ("restarting", then "starting")."""
     return status if status["managed"]["state"] in ("restarting", "starting") else None

@@ -204,14 +204,15 @@ class DeploymentManager:
                     "MLflow groups: deployments of '%s' unavailable: %s", binding.name, error
                 )
                 continue
+            for record in await asyncio.to_thread(context.store.all):
+                if record.status in ("serving", "starting") and record.target == LOCAL:
+                    await asyncio.to_thread(context.store.set_status, record.name, "starting")
+                    self._spawn(self._resume(context, record))
             for staging in await asyncio.to_thread(leftover_staging, context.root):
                 self.log.info(
                     "MLflow groups: removing %s, left by a job that did not finish", staging
                 )
                 await asyncio.to_thread(shutil.rmtree, staging, True)
-            for record in await asyncio.to_thread(context.store.all):
-                if record.status in ("serving", "starting") and record.target == LOCAL:
-                    self._spawn(self._resume(context, record))
 
     async def shutdown(self) -> None:
         """Stop running copies (their staging is removed at the next start) and model servers,
@@ -330,7 +331,7 @@ class DeploymentManager:
         try:
             if target == LOCAL:
                 port = await self.servers.start(
-                    key, release, port, context.env, layout.directory / "serve.log", context.secrets
+                    key, release, port, context.env, layout.directory, context.secrets
                 )
                 job.endpoint = endpoint_of(port)
             else:
@@ -377,7 +378,7 @@ class DeploymentManager:
                     previous_release,
                     previous.port,
                     context.env,
-                    layout.directory / "serve.log",
+                    layout.directory,
                     context.secrets,
                 )
             except ServingError as error:
@@ -392,14 +393,13 @@ class DeploymentManager:
                 context.store.set_status, record.name, "failed", "its files are gone"
             )
             return
-        await asyncio.to_thread(context.store.set_status, record.name, "starting")
         try:
             port = await self.servers.start(
                 key,
                 release,
                 record.port,
                 context.env,
-                layout.directory / "serve.log",
+                layout.directory,
                 context.secrets,
             )
         except ServingError as error:

@@ -3,12 +3,15 @@
 
 Local servers are child processes in their own process group, with the group's environment;
 each deployment keeps its port across updates so its endpoint stays the same. They stop with
-the Jupyter server.
+the Jupyter server. One whose Jupyter server was killed alone (the OOM killer, `kill -9`) lives
+on in its own session: its pid file in the deployment's directory lets the next Jupyter server
+stop it before serving the deployment again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -19,6 +22,7 @@ from pathlib import Path
 from ..processes import (
     forget,
     free_port,
+    pid_alive,
     stop_at_exit,
     until_answering,
     until_port_free,
@@ -27,6 +31,8 @@ from ..processes import (
 from ..secrets import redact
 
 LOCAL = "local"
+PID_FILE = "serve.pid"
+LOG_FILE = "serve.log"
 
 
 class ServingError(Exception):
@@ -38,6 +44,38 @@ async def _until_free(port: int) -> None:
         raise ServingError(f"port {port} is still taken by another process")
 
 
+async def _stop_orphan(pid_file: Path) -> None:
+    """Stop the model server a killed Jupyter server left behind (its pid file says so); refuse
+    when the Jupyter server that started it still runs: the deployment is that server's."""
+    try:
+        record = json.loads(pid_file.read_text())
+        pid, owner = int(record["pid"]), int(record["owner"])
+    except (OSError, ValueError, TypeError, KeyError):
+        return
+    if owner != os.getpid() and pid_alive(owner) and pid_alive(pid):
+        raise ServingError(f"another Jupyter server (pid {owner}) serves this deployment")
+    if pid_alive(pid) and _is_model_server(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGTERM)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 20
+            while pid_alive(pid) and loop.time() < deadline:
+                await asyncio.sleep(0.1)
+            if pid_alive(pid):
+                os.killpg(pid, signal.SIGKILL)
+    pid_file.unlink(missing_ok=True)
+
+
+def _is_model_server(pid: int) -> bool:
+    """Whether `pid` is still an `mlflow models serve` (and not another program the pid was
+    given to since)."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"mlflow" in command and b"serve" in command
+
+
 def endpoint_of(port: int) -> str:
     return f"http://127.0.0.1:{port}"
 
@@ -45,10 +83,10 @@ def endpoint_of(port: int) -> str:
 class LocalServers:
     def __init__(self, startup_timeout: float) -> None:
         self.startup_timeout = startup_timeout
-        self._processes: dict[tuple[str, str], tuple[asyncio.subprocess.Process, int]] = {}
+        self._processes: dict[tuple[str, str], tuple[asyncio.subprocess.Process, int, Path]] = {}
 
     def running(self, key: tuple[str, str]) -> bool:
-        process, _ = self._processes.get(key, (None, 0))
+        process, _, _ = self._processes.get(key, (None, 0, Path()))
         return process is not None and process.returncode is None
 
     async def start(
@@ -57,11 +95,13 @@ class LocalServers:
         model_dir: Path,
         port: int | None,
         env: Mapping[str, str],
-        log_path: Path,
+        directory: Path,
         secrets: list[str],
     ) -> int:
-        """Serve `model_dir` on `port` (a free one when None) until /ping answers."""
+        """Serve `model_dir` on `port` (a free one when None) until /ping answers; its log and
+        pid file go in the deployment's `directory`."""
         await self.stop(key)
+        await _stop_orphan(directory / PID_FILE)
         if port is not None:
             await _until_free(port)  # someone else's server, or one of a dead Jupyter server
         port = port or free_port()
@@ -69,12 +109,15 @@ class LocalServers:
             sys.executable, "-m", "mlflow", "models", "serve", "-m", str(model_dir),
             "-h", "127.0.0.1", "-p", str(port), "--env-manager", "local", "-w", "1",
         ]  # fmt: skip
+        log_path = directory / LOG_FILE
         with log_path.open("ab") as log:
             process = await asyncio.create_subprocess_exec(
                 *command, env=with_our_python(env), stdout=log, stderr=log, start_new_session=True
             )
         stop_at_exit(process.pid)
-        self._processes[key] = (process, port)
+        self._processes[key] = (process, port, directory)
+        owner = json.dumps({"pid": process.pid, "owner": os.getpid()})
+        await asyncio.to_thread((directory / PID_FILE).write_text, owner)
         failure = await until_answering(process, f"{endpoint_of(port)}/ping", self.startup_timeout)
         if failure is not None:
             await self.stop(key)
@@ -87,7 +130,7 @@ class LocalServers:
 
     async def stop(self, key: tuple[str, str]) -> None:
         """Stop a deployment's server: its whole process group, until its port is free."""
-        process, port = self._processes.pop(key, (None, 0))
+        process, port, directory = self._processes.pop(key, (None, 0, Path()))
         if process is None:
             return
         forget(process.pid)
@@ -100,6 +143,7 @@ class LocalServers:
             except asyncio.TimeoutError:
                 os.killpg(process.pid, signal.SIGKILL)
                 await process.wait()
+        (directory / PID_FILE).unlink(missing_ok=True)
         await _until_free(port)  # uvicorn's workers outlive their parent by a moment
 
     async def stop_all(self) -> None:
