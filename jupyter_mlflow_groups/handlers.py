@@ -9,6 +9,7 @@ every route here; tests/test_openapi.py keeps the two in step.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 from importlib import resources
@@ -291,7 +292,7 @@ class OpenApiHandler(MlflowGroupsHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.write_json(openapi_description())
+        self.write_json(await asyncio.to_thread(openapi_description))  # read once, off the loop
 
 
 class NotFoundHandler(MlflowGroupsHandler):

@@ -236,8 +236,6 @@ class ManagedServers:
         """Start a server unless another Jupyter server is starting one; True once it answers."""
         state = self._states[group]
         await self._stop(group)  # a server of ours that hangs: never two on one sqlite file
-        if state.state == "stopped":
-            state.state = "restarting"  # for the user, the group is not stopped: it restarts
         await asyncio.to_thread(root.mkdir, parents=True, exist_ok=True)
         lock = await asyncio.to_thread(_try_lock, root / "server.lock")
         if lock is None:  # another Jupyter server holds the lock: it is starting the server
@@ -313,7 +311,8 @@ class ManagedServers:
 
     async def _stop(self, group: str) -> None:
         """Stop the server this Jupyter server runs for the group (started, or adopted after an
-        exec: `jupyter mlflow-groups demo` hands its server over that way)."""
+        exec: `jupyter mlflow-groups demo` hands its server over that way). The group's state
+        is the caller's to say: a restart is not a stop."""
         process = self._processes.pop(group, None)
         state = self._states.get(group)
         pid = process.pid if process else (state.pid if state and state.owned else None)
@@ -334,13 +333,16 @@ class ManagedServers:
             record = await asyncio.to_thread(read_record, root)
             if record and record.get("pid") == pid:
                 await asyncio.to_thread((root / SERVER_FILE).unlink, True)
-            state.state, state.owned = "stopped", False  # the URL stays: a restart reuses it
+            state.owned = (
+                False  # the state stays (restarting, or stopped by stop_all); so does the URL
+            )
 
     async def stop_all(self) -> None:
         for task in self._tasks.values():
             task.cancel()
-        for group in list(self._states):
+        for group, state in self._states.items():
             await self._stop(group)
+            state.state = "stopped"
 
 
 def _owner_alive(root: Path) -> bool:

@@ -103,7 +103,7 @@ class RegistryService:
             }
 
         key = ("models", *connection.cache_key, filter_string, order, max_results, page_token)
-        return await self.cache.get(key, _shaped(connection, "a search of models", fetch), refresh)
+        return await self._cached(connection, key, "a search of models", fetch, refresh)
 
     async def model(
         self,
@@ -138,7 +138,7 @@ class RegistryService:
             }
 
         key = ("model", *connection.cache_key, name, max_results, page_token)
-        return await self.cache.get(key, _shaped(connection, f"the model '{name}'", fetch), refresh)
+        return await self._cached(connection, key, f"the model '{name}'", fetch, refresh)
 
     async def version(
         self, connection: GroupConnection, name: str, version: str, refresh: bool = False
@@ -171,8 +171,8 @@ class RegistryService:
             }
 
         key = ("version", *connection.cache_key, name, version)
-        shaped = _shaped(connection, f"version {version} of '{name}'", fetch)
-        return await self.cache.get(key, shaped, refresh)
+        what = f"version {version} of '{name}'"
+        return await self._cached(connection, key, what, fetch, refresh)
 
     async def metric_history(
         self, connection: GroupConnection, run_id: str, key: str, refresh: bool = False
@@ -202,8 +202,31 @@ class RegistryService:
             return {"group": connection.group, "run_id": run_id, "key": key, "history": points}
 
         cache_key = ("history", *connection.cache_key, run_id, key)
-        shaped = _shaped(connection, f"the history of '{key}'", fetch)
-        return await self.cache.get(cache_key, shaped, refresh)
+        what = f"the history of '{key}'"
+        return await self._cached(connection, cache_key, what, fetch, refresh)
+
+    async def _cached(
+        self,
+        connection: GroupConnection,
+        key: tuple[Any, ...],
+        what: str,
+        fetch: Callable[[], Awaitable[dict[str, Any]]],
+        refresh: bool,
+    ) -> dict[str, Any]:
+        """`fetch` through the cache, with an answer of the wrong shape (a field of the wrong
+        type, a missing key) reported as not MLflow's API rather than as an internal error."""
+
+        async def shaped() -> dict[str, Any]:
+            try:
+                return await fetch()
+            except SHAPE_ERRORS as error:
+                where = mask_uri(connection.env.get("MLFLOW_TRACKING_URI", "?"))
+                shape = f"JSON of the wrong shape ({error.__class__.__name__})"
+                raise MlflowError(
+                    "mlflow_error", not_mlflow_api(where, f"the request for {what}", shape)
+                ) from None
+
+        return await self.cache.get(key, shaped, refresh)
 
     def invalidate(self, group: str) -> None:
         """Forget what was read for a group (after a deployment changed "Deployed By")."""
@@ -296,25 +319,6 @@ class RegistryService:
             }
         except (yaml.YAMLError, ValueError):
             return None
-
-
-def _shaped(
-    connection: GroupConnection, what: str, fetch: Callable[[], Awaitable[dict[str, Any]]]
-) -> Callable[[], Awaitable[dict[str, Any]]]:
-    """`fetch`, with an answer of the wrong shape (a field of the wrong type, a missing key)
-    reported as not MLflow's API rather than escaping as an internal error."""
-
-    async def shaped() -> dict[str, Any]:
-        try:
-            return await fetch()
-        except SHAPE_ERRORS as error:
-            where = mask_uri(connection.env.get("MLFLOW_TRACKING_URI", "?"))
-            shape = f"JSON of the wrong shape ({error.__class__.__name__})"
-            raise MlflowError(
-                "mlflow_error", not_mlflow_api(where, f"the request for {what}", shape)
-            ) from None
-
-    return shaped
 
 
 def _check_page(max_results: int, page_token: str | None) -> None:

@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from conftest import fetch_json
+from jupyter_process import JupyterServerProcess
 from servers import MlflowServer
 
 API = ("mlflow-groups", "api")
+TEAM_DEPLOYMENTS = "/mlflow-groups/api/groups/team/deployments"
 
 
 def sha256_tree(root: Path) -> dict[str, str]:
@@ -101,3 +103,38 @@ def invocations(endpoint: str, rows: list[list[float]], columns: list[str] | Non
     response = requests.post(f"{endpoint}/invocations", json={"dataframe_split": frame}, timeout=30)
     response.raise_for_status()
     return json.loads(response.text)["predictions"]
+
+
+def team_server(tracking_uri: str, tmp_path: Path) -> JupyterServerProcess:
+    """A real Jupyter server process (not started) whose one group, `team`, is bound to
+    `tracking_uri`."""
+    bindings = tmp_path / "bindings.json"
+    bindings.write_text(json.dumps({"groups": {"team": {"tracking_uri": tracking_uri}}}))
+    return JupyterServerProcess(
+        tmp_path / "home", env={"JUPYTER_MLFLOW_GROUPS_FILE": str(bindings)}
+    )
+
+
+async def finished(server: JupyterServerProcess, job: dict) -> dict:
+    """The job (as a POST or GET returned it) once it has ended, polled on `server`."""
+    while job["state"] not in ("done", "failed", "cancelled"):
+        await asyncio.sleep(0.1)
+        job = server.request("GET", f"/mlflow-groups/api/jobs/{job['id']}")
+    return job
+
+
+async def until_serving(server: JupyterServerProcess, name: str) -> dict:
+    """Team's deployment `name` once it serves again after a start of `server`: `starting`
+    until then, never `stopped` nor `failed`."""
+    for _ in range(600):
+        deployment = server.request("GET", f"{TEAM_DEPLOYMENTS}/{name}")
+        if deployment["status"] == "serving":
+            return deployment
+        assert deployment["status"] == "starting", deployment
+        await asyncio.sleep(0.1)
+    raise TimeoutError(f"deployment {name} not serving after 60 s: {deployment}")
+
+
+def model_server_pid(directory: Path) -> int:
+    """The process (group) of the model server serving the deployment in `directory`."""
+    return json.loads((directory / "serve.pid").read_text())["pid"]

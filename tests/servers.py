@@ -154,13 +154,12 @@ class SilentServer:
         self.socket.close()
 
 
-class _LoopbackProxy:
+class _LoopbackListener:
     """A TCP listener on loopback that hands each connection to `_serve`, a thread each."""
 
     scheme = "http"
 
-    def __init__(self, upstream_port: int) -> None:
-        self.upstream_port = upstream_port
+    def __init__(self) -> None:
         self.listener = socket.socket()
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen(64)
@@ -180,6 +179,14 @@ class _LoopbackProxy:
 
     def close(self) -> None:
         self.listener.close()
+
+
+class _LoopbackProxy(_LoopbackListener):
+    """A listener whose connections go on to a real server on `upstream_port`."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        super().__init__()
 
 
 class TlsFront(_LoopbackProxy):
@@ -310,7 +317,7 @@ class MotoS3:
             self.process.wait(timeout=20)
 
 
-class GarbageServer:
+class GarbageServer(_LoopbackListener):
     """An HTTP port that answers every request with one kind of garbage, chosen by `mode`.
 
     A fake on purpose: a real MLflow server cannot be made to answer garbage, and this is what a
@@ -331,21 +338,9 @@ class GarbageServer:
 
     def __init__(self, mode: str = "html") -> None:
         self.mode = mode
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(64)
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:  # closed
-                return
-            threading.Thread(target=self._answer, args=(client,), daemon=True).start()
-
-    def _answer(self, client: socket.socket) -> None:
+    def _serve(self, client: socket.socket) -> None:
         with client, contextlib.suppress(OSError):
             client.settimeout(10)
             request = b""
@@ -368,6 +363,3 @@ class GarbageServer:
             "Connection: close\r\n\r\n"
         )
         return head.encode() + body
-
-    def close(self) -> None:
-        self.listener.close()

@@ -15,15 +15,21 @@ import pytest
 from conftest import fetch_json
 from deploying import (
     API,
+    TEAM_DEPLOYMENTS,
     deploy,
+    finished,
     follow,
     invocations,
     local_experiment,
+    model_server_pid,
     register_version,
     sha256_tree,
+    team_server,
+    until_serving,
 )
-from jupyter_process import JupyterServerProcess
 from kernels import run_in_kernel, start_kernel
+
+from jupyter_mlflow_groups.processes import pid_alive
 
 MB = 1024 * 1024
 
@@ -462,11 +468,9 @@ async def test_the_mlflow_deployments_plugin_from_a_kernel(
 
 
 async def test_a_new_server_removes_staging_left_by_dead_jobs(deploy_server, tmp_path):
-    bindings = tmp_path / "bindings.json"
-    bindings.write_text(json.dumps({"groups": {"team": {"tracking_uri": deploy_server.url}}}))
-    home = tmp_path / "home"
     leftover = (
-        home
+        tmp_path
+        / "home"
         / "data"
         / "jupyter_mlflow_groups"
         / "groups"
@@ -478,7 +482,7 @@ async def test_a_new_server_removes_staging_left_by_dead_jobs(deploy_server, tmp
     )
     leftover.mkdir(parents=True)
     (leftover / "half-copied.bin").write_bytes(b"x" * 1000)
-    server = JupyterServerProcess(home, env={"JUPYTER_MLFLOW_GROUPS_FILE": str(bindings)}).start()
+    server = team_server(deploy_server.url, tmp_path).start()
     try:
         for _ in range(100):
             if not leftover.exists():
@@ -497,18 +501,10 @@ async def test_serving_stops_with_the_server_and_resumes_when_it_starts_again(
 
     model_dir, rows, expected = sklearn_model
     version, _ = register_version(deploy_server, "restarts", model_dir)
-    bindings = tmp_path / "bindings.json"
-    bindings.write_text(json.dumps({"groups": {"team": {"tracking_uri": deploy_server.url}}}))
-    server = JupyterServerProcess(
-        tmp_path / "home", env={"JUPYTER_MLFLOW_GROUPS_FILE": str(bindings)}
-    )
-    server.start()
+    server = team_server(deploy_server.url, tmp_path).start()
     try:
         body = {"name": "survivor", "model": "restarts", "version": version}
-        job = server.request("POST", "/mlflow-groups/api/groups/team/deployments", body)["job"]
-        while job["state"] not in ("done", "failed", "cancelled"):
-            await asyncio.sleep(0.2)
-            job = server.request("GET", f"/mlflow-groups/api/jobs/{job['id']}")
+        job = await finished(server, server.request("POST", TEAM_DEPLOYMENTS, body)["job"])
         assert job["state"] == "done", job["error"]
         assert invocations(job["endpoint"], rows) == expected
 
@@ -517,14 +513,7 @@ async def test_serving_stops_with_the_server_and_resumes_when_it_starts_again(
             invocations(job["endpoint"], rows)  # the model server stopped with Jupyter
 
         server.start()
-        for _ in range(600):
-            deployment = server.request(
-                "GET", "/mlflow-groups/api/groups/team/deployments/survivor"
-            )
-            if deployment["status"] == "serving":
-                break
-            assert deployment["status"] == "starting", deployment
-            await asyncio.sleep(0.1)
+        deployment = await until_serving(server, "survivor")
         assert deployment["endpoint"] == job["endpoint"]  # same port as before
         assert invocations(job["endpoint"], rows) == expected
     finally:
@@ -536,41 +525,26 @@ async def test_a_model_server_orphaned_by_a_killed_jupyter_is_replaced(
 ):
     """Jupyter killed alone (not its process group): its model server lives on in its own
     session; the next Jupyter server stops it and serves the deployment on the same port."""
-    from jupyter_mlflow_groups.processes import pid_alive
-
     model_dir, rows, expected = sklearn_model
     version, _ = register_version(deploy_server, "orphans", model_dir)
-    bindings = tmp_path / "bindings.json"
-    bindings.write_text(json.dumps({"groups": {"team": {"tracking_uri": deploy_server.url}}}))
-    server = JupyterServerProcess(
-        tmp_path / "home", env={"JUPYTER_MLFLOW_GROUPS_FILE": str(bindings)}
-    )
-    server.start()
+    server = team_server(deploy_server.url, tmp_path).start()
     try:
         body = {"name": "orphan", "model": "orphans", "version": version}
-        job = server.request("POST", "/mlflow-groups/api/groups/team/deployments", body)["job"]
-        while job["state"] not in ("done", "failed", "cancelled"):
-            await asyncio.sleep(0.2)
-            job = server.request("GET", f"/mlflow-groups/api/jobs/{job['id']}")
+        job = await finished(server, server.request("POST", TEAM_DEPLOYMENTS, body)["job"])
         assert job["state"] == "done", job["error"]
-        directory = Path(
-            server.request("GET", "/mlflow-groups/api/groups/team/deployments/orphan")["path"]
-        ).parent.parent
-        orphan = json.loads((directory / "serve.pid").read_text())["pid"]
+        release = server.request("GET", f"{TEAM_DEPLOYMENTS}/orphan")["path"]
+        directory = Path(release).parent.parent
+        orphan = model_server_pid(directory)
 
+        assert server.process is not None
         os.kill(server.process.pid, signal.SIGKILL)  # Jupyter alone
         server.process.wait()
         assert invocations(job["endpoint"], rows) == expected  # the orphan still serves
 
         server.start()
-        for _ in range(600):
-            deployment = server.request("GET", "/mlflow-groups/api/groups/team/deployments/orphan")
-            if deployment["status"] == "serving":
-                break
-            assert deployment["status"] == "starting", deployment  # never "stopped"
-            await asyncio.sleep(0.1)
+        deployment = await until_serving(server, "orphan")
         assert not pid_alive(orphan)
-        assert json.loads((directory / "serve.pid").read_text())["pid"] != orphan
+        assert model_server_pid(directory) != orphan
         assert deployment["endpoint"] == job["endpoint"]
         assert invocations(job["endpoint"], rows) == expected
     finally:

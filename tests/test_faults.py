@@ -23,7 +23,19 @@ from pathlib import Path
 
 import pytest
 from conftest import fetch_json
-from deploying import API, deploy, follow, invocations, register_version, sha256_tree
+from deploying import (
+    API,
+    TEAM_DEPLOYMENTS,
+    deploy,
+    finished,
+    follow,
+    invocations,
+    model_server_pid,
+    register_version,
+    sha256_tree,
+    team_server,
+    until_serving,
+)
 from jupyter_process import JupyterServerProcess, stopped
 from servers import ADMIN_USER, GarbageServer, ThrottledProxy
 from test_managed import STATUS, running, until
@@ -291,20 +303,6 @@ async def test_a_full_disk_fails_the_copy_and_keeps_the_previous_deployment(
 # -- the Jupyter server killed during a copy ---------------------------------------------------
 
 
-def model_server_group(port: int) -> int:
-    """The process group of the `mlflow models serve` listening on `port` (its own session)."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            command = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"serve" in command and str(port).encode() in command and b"-m" in command:
-            return os.getpgid(int(entry.name))
-    raise LookupError(f"no model server on port {port}")
-
-
 async def test_jupyter_killed_during_a_copy_keeps_the_previous_deployment(
     deploy_server, sklearn_model, tmp_path
 ):
@@ -316,23 +314,13 @@ async def test_jupyter_killed_during_a_copy_keeps_the_previous_deployment(
         deploy_server, "survives", model_dir, {"weights.bin": os.urandom(MB) * 100}
     )
     proxy = ThrottledProxy(int(deploy_server.url.rsplit(":", 1)[1]), bytes_per_second=20 * MB)
-    bindings = tmp_path / "bindings.json"
-    bindings.write_text(json.dumps({"groups": {"team": {"tracking_uri": proxy.url}}}))
-    server = JupyterServerProcess(
-        tmp_path / "home", env={"JUPYTER_MLFLOW_GROUPS_FILE": str(bindings)}
-    )
-    deployments = "/mlflow-groups/api/groups/team/deployments"
-
-    async def finished(job: dict) -> dict:
-        while job["state"] not in ("done", "failed", "cancelled"):
-            await asyncio.sleep(0.1)
-            job = server.request("GET", f"/mlflow-groups/api/jobs/{job['id']}")
-        return job
+    server = team_server(proxy.url, tmp_path)
+    deployments = TEAM_DEPLOYMENTS
 
     try:
         server.start()
         body = {"name": "prod", "model": "survives", "version": first}
-        serving = await finished(server.request("POST", deployments, body)["job"])
+        serving = await finished(server, server.request("POST", deployments, body)["job"])
         assert serving["state"] == "done", serving["error"]
         directory = Path(server.request("GET", f"{deployments}/prod")["path"]).parent.parent
         files_before = sha256_tree(directory / "current")
@@ -344,7 +332,7 @@ async def test_jupyter_killed_during_a_copy_keeps_the_previous_deployment(
             job = server.request("GET", f"/mlflow-groups/api/jobs/{job['id']}")
             assert job["state"] in ("queued", "planning", "copying"), job
         assert server.process is not None
-        model_server = model_server_group(int(serving["endpoint"].rsplit(":", 1)[1]))
+        model_server = model_server_pid(directory)
         os.killpg(server.process.pid, signal.SIGKILL)  # Jupyter and its copy process
         os.killpg(model_server, signal.SIGKILL)  # and the model server it started
         server.process.wait()
@@ -353,13 +341,7 @@ async def test_jupyter_killed_during_a_copy_keeps_the_previous_deployment(
         assert sha256_tree(directory / "current") == files_before
 
         server.start()
-        for _ in range(600):
-            record = server.request("GET", f"{deployments}/prod")
-            if record["status"] == "serving":
-                break
-            # "stopped" until the server's start-up marks it "starting": a moment, reported
-            assert record["status"] in ("stopped", "starting"), record
-            await asyncio.sleep(0.1)
+        record = await until_serving(server, "prod")
         assert (record["version"], record["job"]) == (first, None)  # not stuck "deploying"
         assert not any((directory / "staging").glob("*"))
         assert sha256_tree(directory / "current") == files_before
@@ -367,7 +349,7 @@ async def test_jupyter_killed_during_a_copy_keeps_the_previous_deployment(
         with pytest.raises(Exception, match="404"):  # the interrupted job died with its server
             server.request("GET", f"/mlflow-groups/api/jobs/{job['id']}")
 
-        job = await finished(server.request("POST", deployments, body)["job"])
+        job = await finished(server, server.request("POST", deployments, body)["job"])
         assert job["state"] == "done", job["error"]
         assert server.request("GET", f"{deployments}/prod")["version"] == second
     finally:

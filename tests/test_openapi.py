@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 from conftest import fetch_json
-from openapi_spec_validator import validate
+from openapi_spec_validator import OpenAPIV30SpecValidator
 
 import jupyter_mlflow_groups
 from jupyter_mlflow_groups.handlers import API, NotFoundHandler, routes
@@ -42,7 +42,10 @@ def described_operations(description: dict) -> set[tuple[str, str]]:
 
 
 def test_the_description_is_valid_openapi():
-    validate(shipped_description())
+    description = shipped_description()
+    assert description["openapi"].startswith("3.0.")
+    problems = [error.message for error in OpenAPIV30SpecValidator(description).iter_errors()]
+    assert problems == []
 
 
 def test_the_description_covers_exactly_the_registered_routes_and_methods():
