@@ -12,10 +12,10 @@ from jupyter_client.provisioning import KernelProvisionerFactory
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
 from tornado.ioloop import IOLoop
-from traitlets import Dict, Float, Integer, Unicode, default, validate
+from traitlets import Dict, Enum, Float, Integer, Unicode, default, validate
 
 from .binding_store import FILE_ENVIRONMENT_VARIABLE, BindingStore, default_bindings_file
-from .groups import ActiveGroupFile, ConfigMemberships, GroupResolver
+from .groups import ActiveGroupFile, ConfigMemberships, GroupResolver, MembershipSource
 from .handlers import (
     AUTH_RESOURCE,
     KERNEL_AUTHORIZER_KEY,
@@ -23,6 +23,7 @@ from .handlers import (
     SETTINGS_KEY,
     routes,
 )
+from .hub import API_TOKEN_VARIABLE, API_URL_VARIABLE, HubMemberships, hub_available
 from .kernel_tokens import KernelTokenAuthorizer, KernelTokenIdentity
 from .provisioner import PROVISIONER_NAME
 from .service import MlflowGroupsService
@@ -54,6 +55,22 @@ class MlflowGroupsApp(ExtensionApp):
     user = Unicode(
         help="""The user whose groups apply to this server's kernels: its owner. Defaults to
         JUPYTERHUB_USER, else the account running the server.""",
+    ).tag(config=True)
+
+    memberships = Enum(
+        ["auto", "jupyterhub", "config"],
+        "auto",
+        help="""Where group memberships come from. `jupyterhub`: the groups JupyterHub puts the
+        server's owner in (asked with the server's Hub token, cached for hub_cache_ttl; every
+        kernel start asks again); bindings' `members` and `admins` are then not used for
+        membership. `config`: the bindings' `members` lists. `auto`: `jupyterhub` when the
+        server runs under JupyterHub (JUPYTERHUB_API_URL and JUPYTERHUB_API_TOKEN set).""",
+    ).tag(config=True)
+
+    hub_cache_ttl = Float(
+        30.0,
+        help="Seconds JupyterHub's answer about the owner's groups is reused by the REST API "
+        "(kernel starts always ask the Hub again).",
     ).tag(config=True)
 
     state_dir = Unicode(
@@ -107,10 +124,12 @@ class MlflowGroupsApp(ExtensionApp):
             raise ValueError(f"{proposal['trait'].name} must be a positive number of seconds")
         return proposal["value"]
 
-    @validate("cache_ttl")
+    @validate("cache_ttl", "hub_cache_ttl")
     def _non_negative_ttl(self, proposal: dict[str, Any]) -> float:
         if proposal["value"] < 0:
-            raise ValueError("cache_ttl must be zero or a positive number of seconds")
+            raise ValueError(
+                f"{proposal['trait'].name} must be zero or a positive number of seconds"
+            )
         return proposal["value"]
 
     def _link_jupyter_server_extension(self, serverapp: Any) -> None:
@@ -127,7 +146,7 @@ class MlflowGroupsApp(ExtensionApp):
     def initialize_settings(self) -> None:
         store = BindingStore(self.groups, self.default_group, self.bindings_file or None, self.log)
         active = ActiveGroupFile(Path(self.state_dir) / "active_groups.json", self.log)
-        resolver = GroupResolver(store, ConfigMemberships(), active)
+        resolver = GroupResolver(store, self._membership_source(), active)
         self.service = MlflowGroupsService(
             store,
             resolver,
@@ -148,7 +167,25 @@ class MlflowGroupsApp(ExtensionApp):
         self._warn_when_kernels_miss_bindings()
         # once the event loop runs: start managed MLflow servers, clean up after dead jobs,
         # serve again what was serving (Jupyter's own start-up waits for none of it)
-        IOLoop.current().add_callback(self.service.deployments.startup)
+        IOLoop.current().add_callback(self.service.startup)
+
+    def _membership_source(self) -> MembershipSource:
+        under_hub = hub_available(os.environ)
+        if self.memberships == "config" or (self.memberships == "auto" and not under_hub):
+            return ConfigMemberships()
+        if not under_hub:
+            raise ValueError(
+                f"MlflowGroupsApp.memberships is 'jupyterhub' but {API_URL_VARIABLE} and "
+                f"{API_TOKEN_VARIABLE} are not set: this server was not started by JupyterHub"
+            )
+        self.log.info("MLflow groups: group memberships of %s come from JupyterHub", self.user)
+        return HubMemberships.from_env(
+            os.environ,
+            self.user,
+            ttl=self.hub_cache_ttl,
+            timeout=self.status_timeout,
+            log=self.log,
+        )
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(routes())

@@ -1,7 +1,7 @@
 """Who is in which group, and which group is a user's active one.
 
-Memberships come from a `MembershipSource`: the bindings' `members` lists here; a JupyterHub
-source can take its place without the rest changing. The active group is remembered per user in
+Memberships come from a `MembershipSource`: the bindings' `members` lists here, or the Hub
+(hub.py) when the server runs under JupyterHub. The active group is remembered per user in
 a small JSON file, so it survives a server restart.
 """
 
@@ -27,14 +27,23 @@ class GroupAccessError(ApiError):
 class MembershipSource(Protocol):
     """Answers which of the configured groups a user belongs to."""
 
+    problem: str | None  # why memberships may be out of date, if they may be
+
     def groups_of(self, user: str, bindings: BindingSet) -> list[str]: ...
+
+    async def refresh(self, *, force: bool = False) -> None: ...
 
 
 class ConfigMemberships:
     """Memberships from the bindings: a group without `members` is open to everyone."""
 
+    problem = None
+
     def groups_of(self, user: str, bindings: BindingSet) -> list[str]:
         return [name for name, binding in bindings.groups.items() if binding.admits(user)]
+
+    async def refresh(self, *, force: bool = False) -> None:
+        """Nothing to fetch: the bindings are the memberships."""
 
 
 class ActiveGroupFile:

@@ -58,6 +58,14 @@ class MlflowGroupsHandler(ExtensionHandlerMixin, APIHandler):
     def service(self) -> MlflowGroupsService:
         return self.settings[SETTINGS_KEY]
 
+    async def prepare(self) -> None:
+        """Authenticate (Jupyter's or a kernel's token), then bring memberships up to date:
+        under JupyterHub they may have changed in the Hub (cached briefly; never for
+        anonymous callers, who are refused before any handler method runs)."""
+        await super().prepare()
+        if self._authenticated():
+            await self.service.refresh_memberships()
+
     @property
     def identity_provider(self) -> Any:
         """A kernel's token is checked by our own provider; everything else by Jupyter's."""

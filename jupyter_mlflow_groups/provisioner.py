@@ -2,8 +2,9 @@
 
 `pre_launch` runs at every start and every restart (automatic ones too): the kernel manager
 keeps the caller's original launch arguments, so the binding is recomputed each time and a
-switch of the active group reaches a kernel when it restarts. Kernelspecs are never touched,
-so no secret reaches `GET /api/kernelspecs`.
+switch of the active group reaches a kernel when it restarts. Under JupyterHub, memberships are
+asked of the Hub again first, so a change made in the Hub applies too. Kernelspecs are never
+touched, so no secret reaches `GET /api/kernelspecs`.
 
 IPython kernels (ipykernel) also get `--ext=jupyter_mlflow_groups` on their command line
 (`InteractiveShellApp.extra_extensions`), so `%mlflow_group` is there without `%load_ext` and
@@ -38,6 +39,7 @@ class MlflowGroupsProvisioner(LocalProvisioner):  # type: ignore[misc]
         if service is None:
             self.log.debug("MLflow groups extension not loaded: kernel started without a binding")
             return kwargs
+        await service.refresh_memberships(force=True)  # a change in the Hub applies now
         service.apply_to_kernel_env(kwargs["env"], self.kernel_id)
         return kwargs
 

@@ -97,6 +97,10 @@ class MlflowGroupsService:
         self.managed.ensure(binding.name, self.group_root(binding))
         return replace(binding, tracking_uri=self.managed.url(binding.name))
 
+    async def refresh_memberships(self, *, force: bool = False) -> None:
+        """Memberships as their source knows them now (the Hub's are cached briefly)."""
+        await self.resolver.memberships.refresh(force=force)
+
     def groups(self) -> dict[str, Any]:
         """The user's groups with masked bindings, and which one is active."""
         bindings = self.store.current()
@@ -109,7 +113,7 @@ class MlflowGroupsService:
             "groups": [
                 self._describe(self.in_effect(bindings.groups[name]), active) for name in mine
             ],
-            "errors": list(bindings.errors),
+            "errors": [*bindings.errors, *filter(None, [self.resolver.memberships.problem])],
         }
 
     def set_active(self, group: str) -> dict[str, Any]:
@@ -266,6 +270,12 @@ class MlflowGroupsService:
             "active": binding.name == active,
             "admin": self.user in binding.admins,
         }
+
+    async def startup(self) -> None:
+        """Once the event loop runs: learn memberships (from the Hub, that takes a request),
+        then resume the deployments of the user's groups."""
+        await self.refresh_memberships()
+        await self.deployments.startup()
 
     async def close(self) -> None:
         await self.deployments.shutdown()

@@ -1,5 +1,6 @@
 """A real `jupyter server` process, configured only by what `pip install` shipped, and a
-minimal client for its REST API and kernel websockets (used by tests and benchmarks)."""
+minimal client for a Jupyter server's REST API and kernel websockets (used by tests and
+benchmarks; the client also talks to single-user servers behind JupyterHub's proxy)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from servers import free_port
+from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
 from jupyter_mlflow_groups.processes import pid_alive
@@ -23,76 +25,12 @@ from jupyter_mlflow_groups.processes import pid_alive
 SERVER = [sys.executable, "-m", "jupyter", "server"]
 
 
-class JupyterServerProcess:
-    def __init__(
-        self,
-        home: Path,
-        env: dict[str, str] | None = None,
-        args: list[str] | None = None,
-        launcher: list[str] = SERVER,
-    ) -> None:
-        """`launcher`: what starts the server (`jupyter server`, or `jupyter lab`, the demo, the
-        binder start script...); the connection options are appended to it."""
-        self.home = home
-        self.port = free_port()
-        self.token = uuid.uuid4().hex
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = home / f"jupyter-{self.port}.log"
-        self.env = {
-            **os.environ,
-            "HOME": str(home),
-            "JUPYTER_CONFIG_DIR": str(home / "config"),
-            "JUPYTER_DATA_DIR": str(home / "data"),
-            "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-            **(env or {}),
-        }
-        self.args = args or []
-        self.launcher = launcher
-        self.process: subprocess.Popen[bytes] | None = None
+class JupyterClient:
+    """A Jupyter server at `url` (with its base path), authenticated by `token`."""
 
-    def start(self, timeout: float = 60) -> JupyterServerProcess:
-        command = [
-            *self.launcher,
-            "--no-browser",
-            "--allow-root",
-            f"--port={self.port}",
-            "--ip=127.0.0.1",
-            f"--IdentityProvider.token={self.token}",
-            f"--ServerApp.root_dir={self.home}",
-            *self.args,
-        ]
-        self.home.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                command,
-                env=self.env,
-                stdin=subprocess.DEVNULL,  # no terminal, as under a service manager
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"jupyter server exited: {self.log()[-3000:]}")
-            try:
-                self.request("GET", "/api/status")
-                return self
-            except (urllib.error.URLError, OSError):
-                time.sleep(0.2)
-        raise RuntimeError(f"jupyter server did not start in {timeout} s: {self.log()[-3000:]}")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+    def __init__(self, url: str, token: str) -> None:
+        self.url = url
+        self.token = token
 
     def request(self, method: str, path: str, body: Any = None) -> Any:
         data = json.dumps(body).encode() if body is not None else (b"" if method != "GET" else None)
@@ -145,8 +83,12 @@ class JupyterServerProcess:
         await self._roundtrip(kernel_id, "kernel_info_request", {}, timeout)
 
     async def _roundtrip(self, kernel_id: str, msg_type: str, content: dict, timeout: float) -> str:
-        url = f"ws://127.0.0.1:{self.port}/api/kernels/{kernel_id}/channels?token={self.token}"
-        connection = await websocket_connect(url, connect_timeout=timeout)
+        url = f"ws{self.url.removeprefix('http')}/api/kernels/{kernel_id}/channels"
+        connection = await websocket_connect(
+            HTTPRequest(
+                url, headers={"Authorization": f"token {self.token}"}, connect_timeout=timeout
+            )
+        )
         msg_id = uuid.uuid4().hex
         connection.write_message(
             json.dumps(
@@ -206,3 +148,74 @@ def stopped(pid: int, timeout: float = 30) -> bool:
             return True
         time.sleep(0.2)
     return False
+
+
+class JupyterServerProcess(JupyterClient):
+    def __init__(
+        self,
+        home: Path,
+        env: dict[str, str] | None = None,
+        args: list[str] | None = None,
+        launcher: list[str] = SERVER,
+    ) -> None:
+        """`launcher`: what starts the server (`jupyter server`, or `jupyter lab`, the demo, the
+        binder start script...); the connection options are appended to it."""
+        self.home = home
+        self.port = free_port()
+        super().__init__(f"http://127.0.0.1:{self.port}", uuid.uuid4().hex)
+        self.log_path = home / f"jupyter-{self.port}.log"
+        self.env = {
+            **os.environ,
+            "HOME": str(home),
+            "JUPYTER_CONFIG_DIR": str(home / "config"),
+            "JUPYTER_DATA_DIR": str(home / "data"),
+            "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+            **(env or {}),
+        }
+        self.args = args or []
+        self.launcher = launcher
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60) -> JupyterServerProcess:
+        command = [
+            *self.launcher,
+            "--no-browser",
+            "--allow-root",
+            f"--port={self.port}",
+            "--ip=127.0.0.1",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.home}",
+            *self.args,
+        ]
+        self.home.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                command,
+                env=self.env,
+                stdin=subprocess.DEVNULL,  # no terminal, as under a service manager
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"jupyter server exited: {self.log()[-3000:]}")
+            try:
+                self.request("GET", "/api/status")
+                return self
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.2)
+        raise RuntimeError(f"jupyter server did not start in {timeout} s: {self.log()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
