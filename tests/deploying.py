@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from conftest import fetch_json
-from jupyter_process import JupyterServerProcess
+from jupyter_process import JupyterClient, JupyterServerProcess
 from servers import MlflowServer
 
 API = ("mlflow-groups", "api")
@@ -115,7 +115,7 @@ def team_server(tracking_uri: str, tmp_path: Path) -> JupyterServerProcess:
     )
 
 
-async def finished(server: JupyterServerProcess, job: dict) -> dict:
+async def finished(server: JupyterClient, job: dict) -> dict:
     """The job (as a POST or GET returned it) once it has ended, polled on `server`."""
     while job["state"] not in ("done", "failed", "cancelled"):
         await asyncio.sleep(0.1)
@@ -123,11 +123,13 @@ async def finished(server: JupyterServerProcess, job: dict) -> dict:
     return job
 
 
-async def until_serving(server: JupyterServerProcess, name: str) -> dict:
-    """Team's deployment `name` once it serves again after a start of `server`: `starting`
-    until then, never `stopped` nor `failed`."""
+async def until_serving(
+    server: JupyterClient, name: str, deployments: str = TEAM_DEPLOYMENTS
+) -> dict:
+    """The deployment `name` (of team, by default) once it serves, after a deployment or a
+    start of `server`: `starting` until then, never `stopped` nor `failed`."""
     for _ in range(600):
-        deployment = server.request("GET", f"{TEAM_DEPLOYMENTS}/{name}")
+        deployment = server.request("GET", f"{deployments}/{name}")
         if deployment["status"] == "serving":
             return deployment
         assert deployment["status"] == "starting", deployment

@@ -1,7 +1,9 @@
-"""Real servers for the tests: MLflow tracking servers, a TLS front, a socket that never answers.
+"""Real servers for the tests: MLflow tracking servers, a TLS front, a socket that never answers,
+moto's S3 and a PostgreSQL cluster.
 
-Nothing here imitates MLflow: the MLflow servers are `mlflow server` processes with a sqlite
-backend in a temporary directory, one plain and one with the `basic-auth` app and workspaces.
+Nothing here imitates MLflow: the MLflow servers are `mlflow server` processes, by default with
+a sqlite backend in a temporary directory (one plain and one with the `basic-auth` app and
+workspaces); `store=` gives one a production store (PostgreSQL and S3).
 """
 
 from __future__ import annotations
@@ -10,11 +12,15 @@ import base64
 import contextlib
 import json
 import os
+import pwd
+import secrets
+import shutil
 import signal
 import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -64,8 +70,23 @@ class MlflowServer:
                 self.process.wait()
 
 
+@dataclass
+class ProductionStore:
+    """Where a production MLflow keeps things: a SQL database, and an S3 bucket that clients
+    (kernels, copy jobs) reach directly with the variables in `artifact_env`."""
+
+    backend_uri: str
+    artifact_root: str  # s3://bucket/prefix
+    artifact_env: dict[str, str]
+
+
 def start_mlflow(
-    root: Path, *, basic_auth: bool = False, workspaces: bool = False, workers: int = 1
+    root: Path,
+    *,
+    basic_auth: bool = False,
+    workspaces: bool = False,
+    workers: int = 1,
+    store: ProductionStore | None = None,
 ) -> MlflowServer:
     """Start `mlflow server` (by default one worker, no job runner: the light form); does not
     wait for it to answer."""
@@ -75,15 +96,28 @@ def start_mlflow(
     for name in list(env):
         if name.startswith(("MLFLOW_TRACKING_", "AWS_")):
             del env[name]
+    if store is None:
+        store_options = [
+            "--backend-store-uri",
+            f"sqlite:///{root / 'mlflow.db'}",
+            "--artifacts-destination",
+            str(root / "artifacts"),
+        ]
+    else:
+        env.update(store.artifact_env)
+        store_options = [
+            "--backend-store-uri",
+            store.backend_uri,
+            "--default-artifact-root",
+            store.artifact_root,
+            "--no-serve-artifacts",
+        ]
     command = [
         sys.executable,
         "-m",
         "mlflow",
         "server",
-        "--backend-store-uri",
-        f"sqlite:///{root / 'mlflow.db'}",
-        "--artifacts-destination",
-        str(root / "artifacts"),
+        *store_options,
         "--host",
         "127.0.0.1",
         "--port",
@@ -317,6 +351,74 @@ class MotoS3:
             self.process.wait(timeout=20)
 
 
+class Postgres:
+    """A PostgreSQL cluster of its own (Debian's `postgresql` binaries) on a loopback port, with
+    a password-protected database for MLflow. PostgreSQL refuses to run as root: as root, the
+    cluster belongs to the `postgres` account the package creates."""
+
+    def __init__(self) -> None:
+        installed = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"))
+        if not installed:
+            raise RuntimeError("PostgreSQL is not installed: apt-get install postgresql")
+        binaries = installed[-1].parent
+        self.root = Path(tempfile.mkdtemp(prefix="mlflow-groups-pg-"))  # reachable by `postgres`
+        self.port = free_port()
+        self.password = secrets.token_hex(12)
+        self._account = "postgres" if os.geteuid() == 0 else None
+        if self._account:
+            account = pwd.getpwnam(self._account)
+            os.chown(self.root, account.pw_uid, account.pw_gid)
+        password_file = self.root / "password"
+        password_file.write_text(self.password)
+        data = self.root / "data"
+        # (paths from mkdtemp hold no spaces: the options can be written as one line each)
+        initdb = f"-D {data} -U mlflow --pwfile {password_file} --auth scram-sha-256 --no-sync"
+        subprocess.run(
+            [str(binaries / "initdb"), *initdb.split()],
+            check=True,
+            capture_output=True,
+            user=self._account,
+        )
+        password_file.unlink()
+        self.log_path = self.root / "postgres.log"
+        options = f"-D {data} -p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [str(binaries / "postgres"), *options.split(), "-c", "fsync=off"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                user=self._account,
+            )
+        self.uri = f"postgresql://mlflow:{self.password}@127.0.0.1:{self.port}/postgres"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"postgres exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                self.query("select 1")
+                return
+            except Exception:
+                time.sleep(0.2)
+        raise RuntimeError(f"postgres did not start: {self.log_path.read_text()[-2000:]}")
+
+    def query(self, sql: str) -> list[tuple]:
+        import psycopg
+
+        with psycopg.connect(self.uri, connect_timeout=5) as connection:
+            return connection.execute(sql).fetchall()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()  # smart shutdown: waits for MLflow's connections to go
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 class GarbageServer(_LoopbackListener):
     """An HTTP port that answers every request with one kind of garbage, chosen by `mode`.
 
@@ -331,10 +433,17 @@ class GarbageServer(_LoopbackListener):
     _WRONG_SHAPE = {
         key: ["surprise"]
         for key in (
-            "registered_models", "registered_model", "model_versions", "model_version", "run",
-            "metrics", "artifact_uri", "files", "next_page_token",
+            "registered_models",
+            "registered_model",
+            "model_versions",
+            "model_version",
+            "run",
+            "metrics",
+            "artifact_uri",
+            "files",
+            "next_page_token",
         )
-    }  # fmt: skip
+    }
 
     def __init__(self, mode: str = "html") -> None:
         self.mode = mode

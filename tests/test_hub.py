@@ -27,8 +27,7 @@ from jupyter_mlflow_groups.hub import HubMemberships
 
 API = "/mlflow-groups/api"
 SHOW_BINDING = (
-    "import os, mlflow\n"
-    "print(os.environ.get('JUPYTER_MLFLOW_GROUP'), mlflow.get_tracking_uri())\n"
+    "import os, mlflow\nprint(os.environ.get('JUPYTER_MLFLOW_GROUP'), mlflow.get_tracking_uri())\n"
 )
 
 
