@@ -38,9 +38,16 @@ def proxy_command() -> str:
 
 
 class JupyterHubProcess:
-    def __init__(self, root: Path, groups: dict[str, list[str]], environment: dict[str, str]):
+    def __init__(
+        self,
+        root: Path,
+        groups: dict[str, list[str]],
+        environment: dict[str, str],
+        server_args: tuple[str, ...] = (),
+    ):
         """`groups`: Hub group -> user names (the users are these); `environment`: what every
-        user's server gets besides the Hub's own variables."""
+        user's server gets besides the Hub's own variables; `server_args`: more options of
+        every user's server."""
         self.root = root
         self.url = f"http://127.0.0.1:{free_port()}"
         self.service_token = uuid.uuid4().hex
@@ -56,6 +63,7 @@ class JupyterHubProcess:
             "service_token": self.service_token,
             "singleuser": [str(Path(sys.executable).parent / "jupyterhub-singleuser")],
             "environment": environment,
+            "server_args": ["--allow-root", *server_args],
         }
         root.mkdir(parents=True, exist_ok=True)
         (root / "settings.json").write_text(json.dumps(config))
@@ -109,6 +117,11 @@ class JupyterHubProcess:
     def start_server(self, user: str, timeout: float = 120) -> JupyterClient:
         """Start `user`'s server and return a client for it, authenticated as `user`."""
         self.api("POST", f"/users/{user}/server")
+        return self.until_ready(user, timeout)
+
+    def until_ready(self, user: str, timeout: float = 120) -> JupyterClient:
+        """A client for `user`'s server, authenticated as `user`, once the Hub says it is
+        ready."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             model = self.api("GET", f"/users/{user}")
@@ -151,7 +164,7 @@ c.JupyterHub.load_groups = settings["groups"]
 c.JupyterHub.spawner_class = "simple"
 c.SimpleLocalProcessSpawner.home_dir_template = str(home / "{username}")
 c.Spawner.cmd = settings["singleuser"]
-c.Spawner.args = ["--allow-root"]
+c.Spawner.args = settings["server_args"]
 c.Spawner.environment = settings["environment"]
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120

@@ -435,6 +435,74 @@ async def test_another_mlflow_deployments_target_is_used_and_its_failure_explain
     assert not deployment_dir(jp_serverapp, "remote", "far").exists()
 
 
+async def test_deploying_to_sagemaker_through_mlflows_own_target(
+    deploy_server, sklearn_model, moto_s3, bindings, jp_fetch, jp_serverapp
+):
+    """MLflow's `sagemaker` deployments target, unchanged, against moto's SageMaker, IAM and ECR
+    (no AWS account here, and no containers run): a deploy creates the endpoint, a second one
+    updates it, a delete removes it; the group's AWS variables are all it has."""
+    import boto3
+
+    region, role_name = "us-east-1", "mlflow-sagemaker"
+    keys = {"aws_access_key_id": "sagemaker-key", "aws_secret_access_key": "sm-secret-4b1d9e"}
+
+    def aws(service: str):
+        return boto3.client(service, endpoint_url=moto_s3.url, region_name=region, **keys)
+
+    # an admin's one-time setup: the serving image's repository, the role endpoints run as
+    aws("ecr").create_repository(repositoryName="mlflow-pyfunc")
+    role = aws("iam").create_role(RoleName=role_name, AssumeRolePolicyDocument="{}")["Role"]
+    model_dir, _, _ = sklearn_model
+    first, _ = register_version(deploy_server, "to-sagemaker", model_dir)
+    second, _ = register_version(deploy_server, "to-sagemaker", model_dir)
+    bindings.write(
+        {
+            "groups": {
+                "aws": {
+                    "tracking_uri": deploy_server.url,
+                    "artifact_env": {
+                        "AWS_ACCESS_KEY_ID": keys["aws_access_key_id"],
+                        "AWS_SECRET_ACCESS_KEY": keys["aws_secret_access_key"],
+                        "AWS_DEFAULT_REGION": region,
+                        "AWS_ENDPOINT_URL": moto_s3.url,
+                    },
+                    "deploy": {"target": f"sagemaker:/{region}/{role['Arn']}"},
+                }
+            }
+        }
+    )
+    sagemaker = aws("sagemaker")
+
+    async def deploy_and_follow(version: str) -> tuple[dict, dict]:
+        _, body = await deploy(jp_fetch, "aws", "iris-sm", "to-sagemaker", version)
+        final = (await follow(jp_fetch, body["job"]["id"]))[-1]
+        _, record = await fetch_json(jp_fetch, *API, "groups", "aws", "deployments", "iris-sm")
+        assert keys["aws_secret_access_key"] not in json.dumps([final, record])
+        return final, record
+
+    final, record = await deploy_and_follow(first)
+    assert final["state"] == "done", final["error"]
+    assert (record["status"], record["version"]) == ("serving", first)
+    assert record["target"] == f"sagemaker:/{region}/{role['Arn']}"
+    endpoint = sagemaker.describe_endpoint(EndpointName="iris-sm")
+    assert endpoint["EndpointStatus"] == "InService"
+
+    # moto has no UpdateEndpoint: the second deploy takes MLflow's update path (as it would on
+    # AWS) and fails there; the endpoint and the record keep the first version
+    final, record = await deploy_and_follow(second)
+    assert (final["state"], final["error"]["code"]) == ("failed", "serving")
+    assert "UpdateEndpoint" in final["error"]["message"]
+    assert (record["status"], record["version"]) == ("serving", first)
+    unchanged = sagemaker.describe_endpoint(EndpointName="iris-sm")
+    assert unchanged["EndpointConfigName"] == endpoint["EndpointConfigName"]
+
+    status, _ = await fetch_json(
+        jp_fetch, *API, "groups", "aws", "deployments", "iris-sm", method="DELETE"
+    )
+    assert status == 200
+    assert sagemaker.list_endpoints()["Endpoints"] == []
+
+
 PLUGIN_CODE = """
 import json, subprocess, sys
 import pandas as pd

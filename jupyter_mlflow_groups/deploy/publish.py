@@ -20,6 +20,17 @@ def _endpoint(info: Any) -> str | None:
     return None
 
 
+def _exists(client: Any, name: str) -> bool:
+    """Whether the target has a deployment `name`. Asked with `get_deployment`, which raises
+    for an unknown name (the plugins' contract): `list_deployments` items differ from target
+    to target (SageMaker's name `EndpointName`, not `name`)."""
+    try:
+        client.get_deployment(name)
+    except Exception:
+        return False
+    return True
+
+
 def main() -> int:
     request = json.load(sys.stdin)
     try:
@@ -31,12 +42,7 @@ def main() -> int:
             client.delete_deployment(name)
             print(json.dumps({"endpoint": None}))
             return 0
-        existing = {
-            str(item.get("name"))
-            for item in client.list_deployments() or []
-            if isinstance(item, dict)
-        }
-        if name in existing:
+        if _exists(client, name):
             client.update_deployment(name, model_uri=request["model_uri"])
         else:
             client.create_deployment(name, request["model_uri"])
