@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from jupyter_mlflow_groups.app import MlflowGroupsApp
 from jupyter_mlflow_groups.binding_store import BindingStore
 from jupyter_mlflow_groups.groups import (
     ActiveGroupFile,
@@ -14,6 +15,7 @@ from jupyter_mlflow_groups.groups import (
     GroupAccessError,
     GroupResolver,
 )
+from jupyter_mlflow_groups.hub import API_TOKEN_VARIABLE, API_URL_VARIABLE, HubMemberships
 
 LOG = logging.getLogger("test-groups")
 GROUPS = {
@@ -105,3 +107,19 @@ def test_an_unreadable_state_file_is_ignored_with_a_warning(resolver_for, tmp_pa
         resolver = resolver_for()
     assert resolver.active_group("alice") == "shared"
     assert "ignoring unreadable state file" in caplog.text
+
+
+def test_where_memberships_come_from(monkeypatch):
+    """`auto`: the Hub when the server runs under one; `jupyterhub` without a Hub: an error."""
+    monkeypatch.delenv(API_URL_VARIABLE, raising=False)
+    monkeypatch.delenv(API_TOKEN_VARIABLE, raising=False)
+    assert isinstance(MlflowGroupsApp()._membership_source(), ConfigMemberships)
+    with pytest.raises(ValueError, match="this server was not started by JupyterHub"):
+        MlflowGroupsApp(memberships="jupyterhub")._membership_source()
+
+    monkeypatch.setenv(API_URL_VARIABLE, "http://127.0.0.1:8081/hub/api")
+    monkeypatch.setenv(API_TOKEN_VARIABLE, "a-hub-token")
+    monkeypatch.setenv("JUPYTERHUB_USER", "ada")
+    from_hub = MlflowGroupsApp()._membership_source()
+    assert isinstance(from_hub, HubMemberships) and from_hub.owner == "ada"
+    assert isinstance(MlflowGroupsApp(memberships="config")._membership_source(), ConfigMemberships)
