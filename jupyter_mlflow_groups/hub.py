@@ -110,6 +110,8 @@ class HubMemberships:
                     f"JupyterHub refused this server's token (HTTP {error.code}): restart the "
                     "server from the Hub to get a new one"
                 ) from None
+            if error.response is None:  # no HTTP answer at all: a timeout, a closed connection
+                raise HubAnswerError(f"JupyterHub did not answer: {error}") from None
             raise HubAnswerError(f"JupyterHub answered HTTP {error.code}") from None
         except (OSError, asyncio.TimeoutError) as error:
             raise HubAnswerError(f"JupyterHub did not answer: {error}") from None

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+from hub_process import JupyterHubProcess
 from jupyter_client.provisioning import KernelProvisionerFactory
 from seeding import SeededRegistry, seed_registry
 from servers import (
@@ -25,6 +26,12 @@ from servers import (
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 OWNER = "alice"
+#: JupyterLab's news and update checks would fetch from the internet and pop up over the panel.
+LAB_PAGE_CONFIG = {
+    "disabledExtensions": {
+        "@jupyterlab/apputils-extension:announcements": True,
+    }
+}
 
 
 @pytest.fixture(scope="session")
@@ -84,6 +91,50 @@ def moto_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoS3]:
     server = MotoS3(tmp_path_factory.mktemp("moto"))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def hub(
+    tmp_path_factory: pytest.TempPathFactory,
+    deploy_server: MlflowServer,
+    mlflow_servers: SimpleNamespace,
+) -> Iterator[SimpleNamespace]:
+    """A real JupyterHub with ada in team-a and bob in team-b, both servers started; both
+    groups bound in one shared bindings file (team-a: deploy_server, team-b: the plain one)."""
+    root = tmp_path_factory.mktemp("hub")
+    # every user's JupyterLab: no news prompt over the panel (it would fetch from the internet)
+    labconfig = root / "jupyter-config" / "labconfig"
+    labconfig.mkdir(parents=True)
+    (labconfig / "page_config.json").write_text(json.dumps(LAB_PAGE_CONFIG))
+    bindings = root / "mlflow-groups.json"  # the shared bindings file, read by every server
+    bindings.write_text(
+        json.dumps(
+            {
+                "groups": {
+                    "team-a": {"tracking_uri": deploy_server.url},
+                    "team-b": {"tracking_uri": mlflow_servers.plain.url},
+                }
+            }
+        )
+    )
+    hub = JupyterHubProcess(
+        root / "hub",
+        groups={"team-a": ["ada"], "team-b": ["bob"]},
+        environment={
+            "JUPYTER_MLFLOW_GROUPS_FILE": str(bindings),
+            "JUPYTER_CONFIG_DIR": str(root / "jupyter-config"),
+        },
+    ).start()
+    try:
+        yield SimpleNamespace(
+            hub=hub,
+            ada=hub.start_server("ada"),
+            bob=hub.start_server("bob"),
+            url={"team-a": deploy_server.url, "team-b": mlflow_servers.plain.url},
+            team_a_mlflow=deploy_server,
+        )
+    finally:
+        hub.stop()
 
 
 @pytest.fixture(scope="session")

@@ -405,8 +405,9 @@ class Postgres:
     def query(self, sql: str) -> list[tuple]:
         import psycopg
 
-        with psycopg.connect(self.uri, connect_timeout=5) as connection:
-            return connection.execute(sql).fetchall()
+        with psycopg.connect(self.uri, connect_timeout=5, autocommit=True) as connection:
+            cursor = connection.execute(sql)
+            return cursor.fetchall() if cursor.description else []
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -11,16 +11,14 @@ from __future__ import annotations
 import json
 import logging
 import urllib.error
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from deploying import finished, register_version
-from hub_process import JupyterHubProcess
 from jupyter_process import JupyterClient
-from servers import MlflowServer, free_port
+from servers import free_port
 
 from jupyter_mlflow_groups.binding_store import BindingStore
 from jupyter_mlflow_groups.hub import HubMemberships
@@ -29,41 +27,6 @@ API = "/mlflow-groups/api"
 SHOW_BINDING = (
     "import os, mlflow\nprint(os.environ.get('JUPYTER_MLFLOW_GROUP'), mlflow.get_tracking_uri())\n"
 )
-
-
-@pytest.fixture(scope="module")
-def hub(
-    tmp_path_factory: pytest.TempPathFactory,
-    deploy_server: MlflowServer,
-    mlflow_servers: SimpleNamespace,
-) -> Iterator[SimpleNamespace]:
-    root = tmp_path_factory.mktemp("hub")
-    bindings = root / "mlflow-groups.json"  # the shared bindings file, read by every server
-    bindings.write_text(
-        json.dumps(
-            {
-                "groups": {
-                    "team-a": {"tracking_uri": deploy_server.url},
-                    "team-b": {"tracking_uri": mlflow_servers.plain.url},
-                }
-            }
-        )
-    )
-    hub = JupyterHubProcess(
-        root / "hub",
-        groups={"team-a": ["ada"], "team-b": ["bob"]},
-        environment={"JUPYTER_MLFLOW_GROUPS_FILE": str(bindings)},
-    ).start()
-    try:
-        yield SimpleNamespace(
-            hub=hub,
-            ada=hub.start_server("ada"),
-            bob=hub.start_server("bob"),
-            url={"team-a": deploy_server.url, "team-b": mlflow_servers.plain.url},
-            team_a_mlflow=deploy_server,
-        )
-    finally:
-        hub.stop()
 
 
 def refusal(call: Callable[[], Any]) -> tuple[int, dict]:
@@ -172,8 +135,9 @@ async def test_a_membership_change_in_the_hub_applies_at_the_next_kernel_start(h
     ada.request("DELETE", f"/api/kernels/{kernel}")
 
 
-async def test_memberships_when_the_hub_cannot_answer(hub, tmp_path: Path, caplog):
-    """Refused, unreachable or someone else's token: said why, and the last answer stays."""
+async def test_memberships_when_the_hub_cannot_answer(hub, silent_server, tmp_path: Path, caplog):
+    """Refused, unreachable, silent or someone else's token: said why, and the last answer
+    stays."""
     bindings_file = tmp_path / "bindings.json"
     bindings_file.write_text(
         json.dumps({"groups": {name: {"tracking_uri": url} for name, url in hub.url.items()}})
@@ -190,12 +154,17 @@ async def test_memberships_when_the_hub_cannot_answer(hub, tmp_path: Path, caplo
     assert ada.groups_of("ada", bindings) == ["team-a"] and ada.problem is None
     assert ada.groups_of("bob", bindings) == []  # the token speaks for its owner only
 
-    ada.api_url = f"http://127.0.0.1:{free_port()}/hub/api"
+    ada.api_url = f"http://127.0.0.1:{free_port()}/hub/api"  # nothing listens
     await ada.refresh()  # answered less than ttl ago: not asked again
     assert ada.problem is None
     await ada.refresh(force=True)
     assert "JupyterHub did not answer" in ada.problem
     assert "keeping its last answer" in ada.problem
+    assert ada.groups_of("ada", bindings) == ["team-a"]
+
+    ada.api_url, ada.timeout = f"{silent_server.url}/hub/api", 0.5  # listens, never answers
+    await ada.refresh(force=True)
+    assert "JupyterHub did not answer: Timeout" in ada.problem
     assert ada.groups_of("ada", bindings) == ["team-a"]
 
     for token, reason in (

@@ -17,6 +17,7 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
+from conftest import LAB_PAGE_CONFIG
 from jupyter_process import JupyterServerProcess
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from seeding import seed_registry
@@ -44,12 +45,6 @@ CHROMIUM_FLAGS = [
 ]
 VIEWPORT = {"width": 1280, "height": 800}
 DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
-#: JupyterLab's news and update checks would fetch from the internet and pop up over the panel.
-LAB_PAGE_CONFIG = {
-    "disabledExtensions": {
-        "@jupyterlab/apputils-extension:announcements": True,
-    }
-}
 
 
 @pytest.fixture
