@@ -25,6 +25,12 @@ from jupyter_mlflow_groups.processes import pid_alive
 SERVER = [sys.executable, "-m", "jupyter", "server"]
 
 
+def _default_sigint() -> None:
+    """Ctrl-C as a service manager would send it: a test run started in the background by a
+    shell without job control inherits SIGINT ignored, which Python would keep."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class JupyterClient:
     """A Jupyter server at `url` (with its base path), authenticated by `token`."""
 
@@ -196,6 +202,7 @@ class JupyterServerProcess(JupyterClient):
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=_default_sigint,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
