@@ -113,7 +113,7 @@ class HubMemberships:
             if error.response is None:  # no HTTP answer at all: a timeout, a closed connection
                 raise HubAnswerError(f"JupyterHub did not answer: {error}") from None
             raise HubAnswerError(f"JupyterHub answered HTTP {error.code}") from None
-        except (OSError, asyncio.TimeoutError) as error:
+        except (OSError, asyncio.TimeoutError, ValueError) as error:  # ValueError: a bad URL
             raise HubAnswerError(f"JupyterHub did not answer: {error}") from None
         try:
             user = json.loads(response.body)
