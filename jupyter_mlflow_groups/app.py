@@ -16,16 +16,17 @@ from traitlets import Dict, Enum, Float, Integer, Unicode, default, validate
 
 from .binding_store import FILE_ENVIRONMENT_VARIABLE, BindingStore, default_bindings_file
 from .groups import ActiveGroupFile, ConfigMemberships, GroupResolver, MembershipSource
-from .handlers import (
-    AUTH_RESOURCE,
+from .handlers import AUTH_RESOURCE, SETTINGS_KEY, routes
+from .hub import API_TOKEN_VARIABLE, API_URL_VARIABLE, HubMemberships, hub_available
+from .kernel_tokens import (
     KERNEL_AUTHORIZER_KEY,
     KERNEL_IDENTITY_KEY,
-    SETTINGS_KEY,
-    routes,
+    KernelTokenAuthorizer,
+    KernelTokenIdentity,
 )
-from .hub import API_TOKEN_VARIABLE, API_URL_VARIABLE, HubMemberships, hub_available
-from .kernel_tokens import KernelTokenAuthorizer, KernelTokenIdentity
+from .links import Links
 from .provisioner import PROVISIONER_NAME
+from .proxy import proxy_routes
 from .service import MlflowGroupsService
 
 
@@ -98,6 +99,24 @@ class MlflowGroupsApp(ExtensionApp):
 
     copy_threads = Integer(16, help="Files a deployment job copies at once.").tag(config=True)
 
+    max_copies = Integer(
+        4,
+        help="Deployment jobs that copy at once; more wait, queued (each copy is a process "
+        "with up to copy_threads threads).",
+    ).tag(config=True)
+
+    proxy_timeout = Float(
+        3600.0,
+        help="Seconds one request through the proxy to a group's MLflow or deployment may take "
+        "in all (an artifact of several GB streams for minutes).",
+    ).tag(config=True)
+
+    proxy_max_body_size = Integer(
+        2**40,
+        help="Bytes a request body through the proxy may have (an artifact a kernel logs "
+        "streams through it, never held in memory).",
+    ).tag(config=True)
+
     serve_timeout = Float(
         180.0, help="Seconds a deployment's model server may take to answer /ping."
     ).tag(config=True)
@@ -118,7 +137,13 @@ class MlflowGroupsApp(ExtensionApp):
     def _default_state_dir(self) -> str:
         return str(Path(jupyter_data_dir()) / "jupyter_mlflow_groups")
 
-    @validate("status_timeout", "request_timeout")
+    @validate("max_copies", "copy_threads", "proxy_max_body_size")
+    def _positive_count(self, proposal: dict[str, Any]) -> int:
+        if proposal["value"] < 1:
+            raise ValueError(f"{proposal['trait'].name} must be at least 1")
+        return proposal["value"]
+
+    @validate("status_timeout", "request_timeout", "proxy_timeout")
     def _positive_timeout(self, proposal: dict[str, Any]) -> float:
         if proposal["value"] <= 0:
             raise ValueError(f"{proposal['trait'].name} must be a positive number of seconds")
@@ -158,8 +183,11 @@ class MlflowGroupsApp(ExtensionApp):
             groups_root=Path(self.groups_root).expanduser(),
             copy_threads=self.copy_threads,
             serve_timeout=self.serve_timeout,
+            max_copies=self.max_copies,
         )
         self.service.server_url = kernel_api_url(self.serverapp)
+        self.service.server_tokens = lambda: [self.serverapp.identity_provider.token]
+        self.service.links = Links(self.serverapp.base_url)
         self.settings[SETTINGS_KEY] = self.service
         self.settings[KERNEL_IDENTITY_KEY] = KernelTokenIdentity(self.service.tokens, log=self.log)
         self.settings[KERNEL_AUTHORIZER_KEY] = KernelTokenAuthorizer(AUTH_RESOURCE, log=self.log)
@@ -188,7 +216,7 @@ class MlflowGroupsApp(ExtensionApp):
         )
 
     def initialize_handlers(self) -> None:
-        self.handlers.extend(routes())
+        self.handlers.extend([*routes(), *proxy_routes()])
 
     async def stop_extension(self) -> None:
         await self.service.close()

@@ -1,12 +1,15 @@
 """Where bindings come from: traitlets config and the bindings file, reloaded when it changes.
 
 The file is re-read when its stat signature changes, so an admin's edit is picked up at the next
-request or kernel start, without restarting the server. A file that no longer parses keeps the
-last good version in force and the error is reported; a deleted file drops its groups.
+request or kernel start, without restarting the server. A file that no longer parses, or that
+another user could have changed (as ssh's StrictModes), keeps the last good version in force and
+the error is reported; a deleted file drops its groups. The file is read outside the store's lock
+and each access is bounded in time, so a hung file stalls no other request for long.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -20,6 +23,7 @@ import yaml
 
 from .bindings import FILE_VARIABLE as FILE_ENVIRONMENT_VARIABLE
 from .bindings import GroupBinding, parse_binding
+from .trusted_files import FileNotAnswering, FileRefused, bounded_call, read_trusted_file
 
 #: With nothing configured, one managed group: MLflow works out of the box.
 ZERO_CONFIG_GROUP = "default"
@@ -30,6 +34,10 @@ _TOP_LEVEL_KEYS = ("default_group", "groups")
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 32
 MAX_VALUES = 200_000
+#: A version of the bindings file: its stat and the owner and mode of each directory above it
+#: (see _signature_of); None when it does not exist; a str when it did not answer (why): never
+#: equal to a stat, so the file is tried again at the next call.
+_Signature = tuple[int, ...] | str | None
 
 
 @dataclass(frozen=True)
@@ -55,7 +63,7 @@ class _FileContents:
 
 
 class BindingFileError(ValueError):
-    """The bindings file as a whole cannot be used (syntax or shape)."""
+    """The bindings file as a whole cannot be used (syntax, shape, or not to be trusted)."""
 
 
 class BindingStore:
@@ -72,45 +80,77 @@ class BindingStore:
         self.log = log
         self._configured = _parse_groups(configured_groups)
         self._configured_default = configured_default or None
-        self._lock = threading.Lock()
-        self._signature: tuple[int, int, int] | None = None
+        self._lock = threading.Lock()  # guards the state below; never held while reading
+        self._signature: _Signature = None
         self._file: _FileContents | None = None
         self._file_error: str | None = None
         self._current: BindingSet | None = None
 
     def current(self) -> BindingSet:
-        """The bindings in force now, re-reading the file first if it changed."""
+        """The bindings in force now, re-reading the file first if it changed. Blocking but
+        bounded (each file access waits at most trusted_files.READ_TIMEOUT): for the CLI and
+        threads; code on the event loop awaits refresh()."""
+        signature = self._signature_now()
         with self._lock:
-            signature = self._stat()
+            if self._current is not None and signature == self._signature:
+                return self._current
+        signature, loaded = self._load(signature)  # outside the lock: others are not held up
+        with self._lock:
             if self._current is None or signature != self._signature:
-                self._signature = signature
-                self._reload(signature is not None)
-                self._current = self._merge()
-                self._report(self._current)
+                self._current = self._apply(signature, loaded)
             return self._current
 
-    def _stat(self) -> tuple[int, int, int] | None:
+    async def refresh(self) -> BindingSet:
+        """current() without blocking the event loop: the file is checked (and read, when it
+        changed) in a thread. Requests and kernel starts call it once, then use latest()."""
+        return await asyncio.to_thread(self.current)
+
+    def latest(self) -> BindingSet:
+        """The bindings as last loaded (by refresh() or current()), without touching the file:
+        for the rest of a request, which must not stat the file again and again."""
+        return self._current if self._current is not None else self.current()
+
+    def _signature_now(self) -> _Signature:
         if self.path is None:
             return None
         try:
-            info = self.path.stat()
+            return bounded_call(_signature_of, str(self.path))
         except OSError:
             return None
-        return (info.st_mtime_ns, info.st_size, info.st_ino)
+        except FileNotAnswering as error:
+            return str(error)
 
-    def _reload(self, exists: bool) -> None:
-        if self.path is None:
-            return
-        if not exists:
-            self._file = None
-            self._file_error = f"bindings file {self.path} does not exist or cannot be read"
-            return
+    def _load(
+        self, signature: _Signature
+    ) -> tuple[_Signature, _FileContents | BindingFileError | None]:
+        """The file's groups, or why it cannot be used (None: there is no file), and the signature
+        to record for them (the reason, when the file did not answer: to try again)."""
+        if self.path is None or signature is None:
+            return signature, None
+        if isinstance(signature, str):
+            return signature, BindingFileError(signature)
         try:
-            self._file = _read_file(self.path)
-            self._file_error = None
+            return signature, _read_file(self.path)
+        except FileNotAnswering as error:
+            return str(error), BindingFileError(str(error))
         except BindingFileError as error:
+            return signature, error
+
+    def _apply(
+        self, signature: _Signature, loaded: _FileContents | BindingFileError | None
+    ) -> BindingSet:
+        self._signature = signature
+        if isinstance(loaded, BindingFileError):
             kept = " (its last good version stays in force)" if self._file else ""
-            self._file_error = f"bindings file {self.path}: {error}{kept}"
+            self._file_error = f"bindings file {self.path}: {loaded}{kept}"
+        elif self.path is not None:
+            self._file = loaded
+            self._file_error = (
+                None if loaded else f"bindings file {self.path} does not exist or cannot be read"
+            )
+        bindings = self._merge()
+        self._report(bindings)
+        return bindings
 
     def _merge(self) -> BindingSet:
         groups = dict(self._configured)
@@ -212,14 +252,27 @@ def _check_expansion(document: Any) -> None:
             pending += value
 
 
+def _signature_of(path: str) -> tuple[int, ...]:
+    """The file's stat, and the owner and mode of each directory above it: the chmod or chown that
+    fixes a refused file or directory changes it, so the file is read again."""
+    info = os.stat(path)
+    parents = [os.stat(parent) for parent in Path(os.path.realpath(path)).parents]
+    return (
+        info.st_ino,
+        info.st_mtime_ns,
+        info.st_ctime_ns,  # changes with the file's own owner and mode
+        info.st_size,
+        *(value for parent in parents for value in (parent.st_uid, parent.st_mode)),
+    )
+
+
 def _read_text(path: Path) -> str:
     try:
-        with path.open("rb") as file:
-            data = file.read(MAX_FILE_BYTES + 1)
-    except OSError as error:
-        raise BindingFileError(f"cannot be read ({error.__class__.__name__})") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise BindingFileError(f"is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+        data = read_trusted_file(str(path), MAX_FILE_BYTES)
+    except FileNotAnswering:
+        raise  # not the file's fault: tried again at the next call
+    except FileRefused as error:
+        raise BindingFileError(str(error)) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:

@@ -15,7 +15,15 @@ from pathlib import Path, PurePath
 from typing import Any
 from urllib.parse import urlsplit
 
-from .secrets import SecretReferenceError, is_public, mask_uri, resolve
+from .secrets import (
+    SecretReferenceError,
+    has_references,
+    is_public,
+    mask_uri,
+    referenced_variables,
+    resolve,
+    resolved_references,
+)
 
 #: Set in every kernel: the name of the group whose binding the kernel carries.
 GROUP_VARIABLE = "JUPYTER_MLFLOW_GROUP"
@@ -35,6 +43,10 @@ FIELD_VARIABLES = {
     "registry_uri": "MLFLOW_REGISTRY_URI",
     "workspace": "MLFLOW_WORKSPACE",
 }
+
+#: MLflow prints a "View run at <tracking URI>" link after each run: for a group reached
+#: through Jupyter, an address the member's browser cannot open (our fronts link the UI).
+SUPPRESS_URLS_VARIABLE = "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"
 
 #: Run state that must not survive into a kernel of another group (or a restarted one).
 STALE_RUN_STATE = ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME")
@@ -56,14 +68,19 @@ BASE_MANAGED_VARIABLES = frozenset(
         "AWS_SECRET_ACCESS_KEY",
         "AWS_SESSION_TOKEN",
         "MLFLOW_S3_ENDPOINT_URL",
+        SUPPRESS_URLS_VARIABLE,
     }
 )
 
 MODES = ("external", "managed")
+#: How members' browsers reach a group's MLflow UI: at its own URL, or through the Jupyter
+#: server (which adds the group's credentials itself; a managed group's is only reachable so).
+UI_MODES = ("direct", "proxy")
 FIELDS = (
     "mode",
     "tracking_uri",
     "ui_url",
+    "ui",
     "registry_uri",
     "workspace",
     "tracking_env",
@@ -73,10 +90,11 @@ FIELDS = (
     "root",
     "deploy",
 )
-DEPLOY_FIELDS = ("root", "target")
+DEPLOY_FIELDS = ("root", "target", "download_hosts")
 
 _GROUP_NAME = re.compile(r"^\w[\w.@+-]{0,127}$")
 _VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})(:[0-9]{1,5})?$")
 _WORKSPACE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")  # MLflow's own rule
 _RESERVED_WORKSPACES = frozenset({"workspaces", "api", "ajax-api", "static-files"})
 _URI_SCHEMES = frozenset({"http", "https", "file", "databricks", "databricks-uc", "uc"})
@@ -103,10 +121,13 @@ class Problem:
 
 @dataclass(frozen=True)
 class DeploySettings:
-    """Where a group's deployments go and what serves them."""
+    """Where a group's deployments go and what serves them; `download_hosts`: hosts other
+    than the tracking server's that copies may download artifacts from (with the group's
+    tracking credentials, so the admin must trust them)."""
 
     root: str | None = None
     target: str = "local"
+    download_hosts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,6 +138,7 @@ class GroupBinding:
     mode: str = "external"
     tracking_uri: str | None = None
     ui_url: str | None = None
+    ui: str | None = None  # None: the default for the binding (see ui_mode)
     registry_uri: str | None = None
     workspace: str | None = None
     tracking_env: Mapping[str, str] = field(default_factory=dict)
@@ -138,13 +160,46 @@ class GroupBinding:
     def variable_names(self) -> set[str]:
         return {*self.tracking_env, *self.artifact_env}
 
+    def referenced_variables(self) -> set[str]:
+        """The server's environment variables this binding's values refer to (`${env:...}`):
+        secrets, as far as anyone can tell, so no kernel inherits them from the server."""
+        values = [
+            self.tracking_uri, self.ui_url, self.registry_uri, self.workspace, self.root,
+            self.deploy.root, *self.tracking_env.values(), *self.artifact_env.values(),
+        ]  # fmt: skip
+        return {name for value in values if value for name in referenced_variables(value)}
+
     @property
-    def effective_ui_url(self) -> str | None:
-        """The UI to link to: `ui_url`, else an http(s) tracking URI (which serves the UI too)."""
+    def ui_mode(self) -> str:
+        """`proxy` for a managed group (its server is reachable no other way) and, unless the
+        binding says otherwise, for an external group whose UI would ask for credentials (or
+        whose URL holds a reference, which may be a secret); `direct` otherwise, and when the
+        admin gave the UI's own `ui_url` (a UI behind its own sign-in, say)."""
+        if self.mode == "managed":
+            return "proxy"
+        if self.ui:
+            return self.ui
+        if self.ui_url:
+            return "direct"
+        tracking = self.tracking_uri or ""
+        if not resolvable_http(tracking):
+            return "direct"  # no server to show: kernels use such stores directly
+        secret_in_url = has_references(tracking) or urlsplit(tracking).username is not None
+        return "proxy" if self.auth_scheme != "none" or secret_in_url else "direct"
+
+    @property
+    def direct_ui_url(self) -> str | None:
+        """The UI's own URL, for `direct` mode: `ui_url`, else an http(s) tracking URI without
+        references or user info (a link must not carry a secret)."""
         if self.ui_url:
             return self.ui_url
-        if self.tracking_uri and self.tracking_uri.startswith(("http://", "https://")):
-            return self.tracking_uri
+        tracking = self.tracking_uri or ""
+        if (
+            tracking.startswith(("http://", "https://"))
+            and not has_references(tracking)
+            and urlsplit(tracking).username is None
+        ):
+            return tracking
         return None
 
     @property
@@ -184,10 +239,19 @@ def group_root(binding: GroupBinding, groups_root: Path) -> Path:
     return Path(binding.root).expanduser() if binding.root else groups_root / binding.name
 
 
-def secret_values(env: Mapping[str, str]) -> list[str]:
-    """The values of a binding's environment (from env_for) that must never be shown."""
+def secret_values(binding: GroupBinding) -> list[str]:
+    """What must never be shown of a binding: the values of its variables that are not public,
+    and whatever its references resolve to, wherever they are (a token in a tracking URI)."""
     shown = {*FIELD_VARIABLES.values(), GROUP_VARIABLE, URL_VARIABLE}
-    return [value for name, value in env.items() if name not in shown and not is_public(name)]
+    try:
+        env = env_for(binding)
+    except UnusableBinding:
+        env = {}
+    values = [value for name, value in env.items() if name not in shown and not is_public(name)]
+    fields = [binding.tracking_uri, binding.ui_url, binding.registry_uri, binding.workspace]
+    for value in [*fields, *binding.tracking_env.values(), *binding.artifact_env.values()]:
+        values += resolved_references(value or "")
+    return values
 
 
 def summarize(binding: GroupBinding) -> dict[str, Any]:
@@ -196,7 +260,7 @@ def summarize(binding: GroupBinding) -> dict[str, Any]:
         "name": binding.name,
         "mode": binding.mode,
         "tracking_uri": _shown_uri(binding.tracking_uri),
-        "ui_url": _shown_uri(binding.effective_ui_url),
+        "ui": binding.ui_mode,
         "registry_uri": _shown_uri(binding.registry_uri),
         "workspace": binding.workspace,
         "auth": binding.auth_scheme,
@@ -209,12 +273,11 @@ def summarize(binding: GroupBinding) -> dict[str, Any]:
 
 
 def _shown_uri(value: str | None) -> str | None:
+    """A URI as people may see it: without a password, and with its references unresolved
+    (whatever they resolve to may be a secret)."""
     if not value:
         return None
-    try:
-        return mask_uri(resolve(value))
-    except SecretReferenceError:
-        return mask_uri(value)
+    return mask_uri(value) if has_references(value) else mask_uri(resolve(value))
 
 
 def _masked_env(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
@@ -270,6 +333,7 @@ class _Parser:
             mode=mode,
             tracking_uri=self._uri(raw, "tracking_uri"),
             ui_url=self._uri(raw, "ui_url", schemes=frozenset({"http", "https"})),
+            ui=self._ui(raw.get("ui")),
             registry_uri=self._uri(raw, "registry_uri"),
             workspace=self._workspace(raw.get("workspace")),
             tracking_env=tracking_env,
@@ -327,9 +391,15 @@ class _Parser:
         except SecretReferenceError:
             return value  # already reported by _string
         reason = _uri_problem(uri, schemes)
-        if reason:
-            self.problem(field_name, f"{mask_uri(uri)!r} {reason}")
+        if reason:  # said of the value as written: what a reference resolves to may be secret
+            self.problem(field_name, f"{mask_uri(value)!r} {reason}")
         return value
+
+    def _ui(self, value: Any) -> str | None:
+        if value is None or value in UI_MODES:
+            return value
+        self.problem("ui", f"must be one of {', '.join(UI_MODES)}")
+        return None
 
     def _workspace(self, value: Any) -> str | None:
         workspace = self._string(value, "workspace")
@@ -406,7 +476,25 @@ class _Parser:
             return DeploySettings()
         self._unknown_fields(value, DEPLOY_FIELDS, prefix="deploy.")
         target = self._string(value.get("target", "local"), "deploy.target") or "local"
-        return DeploySettings(root=self._path(value.get("root"), "deploy.root"), target=target)
+        return DeploySettings(
+            root=self._path(value.get("root"), "deploy.root"),
+            target=target,
+            download_hosts=self._hosts(value.get("download_hosts"), "deploy.download_hosts"),
+        )
+
+    def _hosts(self, value: Any, field_name: str) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            self.problem(field_name, f"must be a list of host names, not {_kind(value)}")
+            return ()
+        hosts = []
+        for index, host in enumerate(value):
+            if not isinstance(host, str) or not _HOST.match(host):
+                self.problem(f"{field_name}[{index}]", "must be a host name, or host:port")
+            else:
+                hosts.append(host.lower())
+        return tuple(hosts)
 
     def _check_mode(self, binding: GroupBinding, raw: Mapping[str, Any]) -> None:
         reported = any(problem.field == "tracking_uri" for problem in self.problems)
@@ -415,6 +503,21 @@ class _Parser:
                 "tracking_uri",
                 "is required for an external group (or set mode: managed to let the extension "
                 "run the group's MLflow server)",
+            )
+        if binding.mode == "managed" and binding.ui == "direct":
+            self.problem(
+                "ui", "a managed group's MLflow is reachable only through Jupyter: remove ui"
+            )
+        if (
+            binding.mode == "external"
+            and binding.ui == "proxy"
+            and binding.tracking_uri
+            and not resolvable_http(binding.tracking_uri)
+        ):
+            self.problem(
+                "ui",
+                "only an http(s) tracking server's UI can be shown through Jupyter (set ui: direct "
+                "and ui_url, or bind an http(s) tracking_uri)",
             )
         if binding.mode == "managed" and raw.get("tracking_uri"):
             self.problem(
@@ -453,6 +556,14 @@ class _Parser:
         for name in sorted(artifact):
             if name.startswith("MLFLOW_TRACKING_"):
                 self.problem(f"artifact_env.{name}", "belongs in tracking_env")
+
+
+def resolvable_http(uri: str) -> bool:
+    """Whether `uri` resolves (now) to an http(s) URL."""
+    try:
+        return resolve(uri).startswith(("http://", "https://"))
+    except SecretReferenceError:
+        return False
 
 
 def insecure_tls(binding: GroupBinding) -> bool:

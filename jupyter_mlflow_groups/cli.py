@@ -24,8 +24,8 @@ from traitlets import Bool, Unicode
 
 from .binding_store import BindingSet, BindingStore
 from .bindings import GroupBinding, group_root
-from .managed import ManagedServers, backend_uri, healthy, read_record
-from .processes import pid_alive
+from .bridge import BridgeAddress, loopback_bridge
+from .managed import HEALTH, ManagedServers, backend_uri, managed_server
 
 
 class GroupsCommand(JupyterApp):
@@ -67,22 +67,28 @@ class GroupsCommand(JupyterApp):
         return group_root(binding, Path(self.settings().groups_root).expanduser())
 
     @contextmanager
-    def tracking_server(self, binding: GroupBinding, hand_over: bool = False) -> Iterator[str]:
-        """The URL of a managed group's server: the one running (a Jupyter server's), else one
-        started for this command and stopped after it, unless handed over to JupyterLab."""
+    def tracking_server(
+        self, binding: GroupBinding, hand_over: bool = False
+    ) -> Iterator[BridgeAddress]:
+        """A managed group's server, for MLflow's client in this command: the one running (a
+        Jupyter server's), else one started for this command and stopped after it, unless
+        handed over to JupyterLab; reached through a loopback bridge with a one-time token."""
         loop = asyncio.new_event_loop()
         servers = ManagedServers(self.log)
 
-        async def running() -> str:
+        async def running() -> None:
             servers.ensure(binding.name, self.root_of(binding))
             while (state := servers.state(binding.name)) and state.state != "running":
                 if state.state == "restarting":
                     raise RuntimeError(f"its MLflow server did not start: {state.last_error}")
                 await asyncio.sleep(0.25)
-            return str(state.url) if state else ""
 
         try:
-            yield loop.run_until_complete(running())
+            loop.run_until_complete(running())
+            upstream = servers.upstream(binding.name)
+            assert upstream is not None
+            with loopback_bridge(upstream) as address:
+                yield address
         except RuntimeError as error:
             self.exit_with(f"{binding.name}: {error}")
         finally:
@@ -119,18 +125,25 @@ class StatusCommand(GroupsCommand):
             )
 
     async def _rows(self) -> list[tuple[str, ...]]:
-        from tornado.httpclient import AsyncHTTPClient
-
-        from .bindings import summarize
+        from .bindings import UnusableBinding, env_for, summarize
         from .status import check_status
+        from .upstream import HttpClients, Upstream
 
         rows = [("GROUP", "MODE", "STATE", "VERSION", "WHERE")]
-        client = AsyncHTTPClient(force_instance=True)
+        clients = HttpClients()
         for binding in self.bindings():
             if binding.mode == "managed":
-                rows.append(await self._managed_row(binding))
+                rows.append(await self._managed_row(binding, clients))
                 continue
-            report = await check_status(binding, client, timeout=5.0)
+            described = summarize(binding)
+            try:
+                env = env_for(binding)
+            except UnusableBinding:
+                env = {}
+            http = env.get("MLFLOW_TRACKING_URI", "").startswith(("http://", "https://"))
+            upstream = Upstream.from_env(env) if http else None
+            described["ui_url"] = None
+            report = await check_status(binding, described, upstream, clients, timeout=5.0)
             state = "ok" if report["ok"] else f"{report['code']}: {report['message']}"
             rows.append(
                 (
@@ -138,20 +151,23 @@ class StatusCommand(GroupsCommand):
                     "external",
                     state,
                     report["server_version"] or "-",
-                    summarize(binding)["tracking_uri"] or "-",
+                    described["tracking_uri"] or "-",
                 )
             )
-        client.close()
+        clients.close()
         return rows
 
-    async def _managed_row(self, binding: GroupBinding) -> tuple[str, ...]:
-        root = self.root_of(binding)
-        record = read_record(root)
-        if record and pid_alive(record.get("pid")) and await healthy(record.get("url", "")):
-            from tornado.httpclient import AsyncHTTPClient
+    async def _managed_row(self, binding: GroupBinding, clients: Any) -> tuple[str, ...]:
+        from .upstream import Upstream
 
-            version = (await AsyncHTTPClient().fetch(f"{record['url']}/version")).body.decode()
-            return binding.name, "managed", "running", version, f"{record['url']} ({root})"
+        root = self.root_of(binding)
+        server = managed_server(root, binding.name)
+        record = server.live_record()
+        if record and await server.healthy(HEALTH, record["socket"]):
+            upstream = Upstream.on_socket(record["socket"])
+            response = await clients.for_upstream(upstream).fetch(upstream.url("/version"))
+            version = response.body.decode()
+            return binding.name, "managed", "running", version, f"{record['socket']} ({root})"
         state = (
             "not running (starts with Jupyter)"
             if (root / "mlflow.db").exists()
@@ -207,8 +223,8 @@ class GcCommand(GroupsCommand):
                 continue
             runs = [run for run, _ in candidates]
             if binding.mode == "managed":  # proxied artifacts: gc goes through the server
-                with self.tracking_server(binding) as url:
-                    _run_mlflow_gc(store, url, self.older_than, runs)
+                with self.tracking_server(binding) as bridge:
+                    _run_mlflow_gc(store, bridge.url, self.older_than, runs, bridge.token)
             else:
                 _run_mlflow_gc(store, store, self.older_than, runs)
             print(f"{binding.name}: deleted {len(candidates)} run(s)")
@@ -224,8 +240,8 @@ class DbUpgradeCommand(GroupsCommand):
             if not database.exists():
                 print(f"{binding.name}: no database yet")
                 continue
-            record = read_record(root)
-            if record and pid_alive(record.get("pid")):
+            record = managed_server(root, binding.name).live_record()
+            if record:
                 self.exit_with(
                     f"{binding.name}: its MLflow server is running (pid {record['pid']}): stop the "
                     "Jupyter server that runs it first"
@@ -263,11 +279,15 @@ class DemoCommand(GroupsCommand):
                 f"The demo seeds a managed group, and '{name}' is not one: give one with --group "
                 "(the demo never writes to an external MLflow server)"
             )
-        with self.tracking_server(binding, hand_over=not self.no_lab) as url:
-            print(f"Seeding the demo registry of group '{binding.name}' at {url} ...")
+        with self.tracking_server(binding, hand_over=not self.no_lab) as bridge:
+            print(f"Seeding the demo registry of group '{binding.name}' ...")
             from .demo import seed_demo
 
-            seeded = seed_demo(url)
+            os.environ["MLFLOW_TRACKING_TOKEN"] = bridge.token  # MLflow's client reads it
+            try:
+                seeded = seed_demo(bridge.url)
+            finally:
+                del os.environ["MLFLOW_TRACKING_TOKEN"]
         summary = ", ".join(f"{model} ({len(seen)} versions)" for model, seen in seeded.items())
         print(f"Ready: {summary}")
         if not self.no_lab:
@@ -326,19 +346,16 @@ def _deleted_runs(store: str, older_than: str) -> list[tuple[str, str]]:
     ]
 
 
-def _run_mlflow_gc(store: str, tracking_uri: str, older_than: str, runs: list[str]) -> None:
+def _run_mlflow_gc(
+    store: str, tracking_uri: str, older_than: str, runs: list[str], token: str | None = None
+) -> None:
     """`mlflow gc` of exactly the runs listed (artifacts included: through the tracking server
-    when they are proxied)."""
+    when they are proxied, with its `token`)."""
     command = [sys.executable, "-m", "mlflow", "gc", "--backend-store-uri", store]
-    command += [
-        "--tracking-uri",
-        tracking_uri,
-        "--older-than",
-        older_than,
-        "--run-ids",
-        ",".join(runs),
-    ]
-    subprocess.run(command, check=True)
+    command += ["--tracking-uri", tracking_uri, "--older-than", older_than]
+    command += ["--run-ids", ",".join(runs)]
+    env = {**os.environ, **({"MLFLOW_TRACKING_TOKEN": token} if token else {})}
+    subprocess.run(command, check=True, env=env)
 
 
 main = MlflowGroupsCommand.launch_instance

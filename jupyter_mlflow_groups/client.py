@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urljoin
 
 from .bindings import GROUP_VARIABLE, TOKEN_HEADER, TOKEN_VARIABLE, URL_VARIABLE
 
@@ -146,6 +146,26 @@ class ServerClient:
 
     def delete_deployment(self, group: str, name: str) -> dict[str, Any]:
         return self._request("DELETE", f"groups/{_segment(group)}/deployments/{_segment(name)}")
+
+    def invoke(self, invocations_url: str, payload: Any) -> Any:
+        """Call a local deployment (`invocations_url`: a path on this server, as deployments
+        give it) with this kernel's token; the model's answer, parsed."""
+        import requests
+
+        url = urljoin(self.url, invocations_url)
+        try:
+            response = self._session.post(url, json=payload, timeout=self.timeout)
+        except requests.RequestException as error:
+            raise NotConnected(
+                f"The Jupyter server at {self.url} is not reachable: {error.__class__.__name__}"
+            ) from None
+        if not response.ok:
+            raise ApiFailure(
+                response.status_code,
+                "mlflow_error",
+                f"The deployment answered {response.status_code}: {response.text[:300]}",
+            )
+        return response.json()
 
     def job(self, job_id: str) -> dict[str, Any]:
         return self._request("GET", f"jobs/{_segment(job_id)}")

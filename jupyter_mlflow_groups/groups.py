@@ -103,12 +103,12 @@ class GroupResolver:
         self.active = active
 
     def groups_of(self, user: str, bindings: BindingSet | None = None) -> list[str]:
-        bindings = bindings or self.store.current()
+        bindings = bindings or self.store.latest()
         return self.memberships.groups_of(user, bindings)
 
     def active_group(self, user: str, bindings: BindingSet | None = None) -> str | None:
         """The user's choice if still allowed, else the default group, else their first."""
-        bindings = bindings or self.store.current()
+        bindings = bindings or self.store.latest()
         mine = self.groups_of(user, bindings)
         for candidate in (self.active.get(user), bindings.default_group):
             if candidate in mine:
@@ -117,7 +117,7 @@ class GroupResolver:
 
     def binding(self, user: str, group: str, bindings: BindingSet | None = None) -> GroupBinding:
         """The binding of a group the user is in; GroupAccessError otherwise."""
-        bindings = bindings or self.store.current()
+        bindings = bindings or self.store.latest()
         if group not in bindings.groups:
             raise GroupAccessError(404, "not_found", f"There is no MLflow group named '{group}'.")
         if group not in self.groups_of(user, bindings):

@@ -23,13 +23,12 @@ from tornado import web
 
 from .bindings import TOKEN_HEADER
 from .errors import HINTS, HTTP_STATUS, ApiError, MlflowError
+from .kernel_tokens import KernelTokenAuth
 from .registry import MAX_PAGE
 from .service import MlflowGroupsService
 
 AUTH_RESOURCE = "mlflow_groups"
 SETTINGS_KEY = "mlflow_groups_service"
-KERNEL_IDENTITY_KEY = "mlflow_groups_kernel_identity"
-KERNEL_AUTHORIZER_KEY = "mlflow_groups_kernel_authorizer"
 API = "/mlflow-groups/api"
 _SEGMENT = "[^/]+"
 
@@ -49,8 +48,9 @@ _STATUS_CODES = {
 }
 
 
-class MlflowGroupsHandler(ExtensionHandlerMixin, APIHandler):
-    """Base: the service, kernel-token auth, strict inputs and the error shape."""
+class GroupsHandlerBase(KernelTokenAuth, ExtensionHandlerMixin):
+    """What every handler of ours shares (the API's and the proxy's): the service, kernel-token
+    auth, memberships brought up to date, and the error shape."""
 
     auth_resource = AUTH_RESOURCE
 
@@ -58,26 +58,65 @@ class MlflowGroupsHandler(ExtensionHandlerMixin, APIHandler):
     def service(self) -> MlflowGroupsService:
         return self.settings[SETTINGS_KEY]
 
-    async def prepare(self) -> None:
-        """Authenticate (Jupyter's or a kernel's token), then bring memberships up to date:
-        under JupyterHub they may have changed in the Hub (cached briefly; never for
-        anonymous callers, who are refused before any handler method runs)."""
-        await super().prepare()
+    async def bring_up_to_date(self) -> None:
+        """Bindings as the file says now (read off the event loop), and memberships: under
+        JupyterHub they may have changed in the Hub (cached briefly; never asked for anonymous
+        callers, who are refused before)."""
         if self._authenticated():
+            await self.service.store.refresh()
             await self.service.refresh_memberships()
 
-    @property
-    def identity_provider(self) -> Any:
-        """A kernel's token is checked by our own provider; everything else by Jupyter's."""
-        if TOKEN_HEADER in self.request.headers:
-            return self.settings[KERNEL_IDENTITY_KEY]
-        return super().identity_provider
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        status, error = error_body(self, status_code, kwargs.get("exc_info"))
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"error": error}))
 
-    @property
-    def authorizer(self) -> Any:
-        if TOKEN_HEADER in self.request.headers:
-            return self.settings[KERNEL_AUTHORIZER_KEY]
-        return super().authorizer
+    def _authenticated(self) -> bool:
+        try:
+            return bool(self.current_user)
+        except Exception:  # an error before authentication ran
+            return False
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        if isinstance(value, (ApiError, MlflowError)):  # expected, explained to the client
+            self.log.info("MLflow groups: %s %s: %s", self.request.method, self.request.path, value)
+        else:
+            super().log_exception(typ, value, tb)  # type: ignore[misc]
+
+
+def error_body(handler: Any, status_code: int, exc_info: Any) -> tuple[int, dict[str, str]]:
+    """The status and `{"code", "message", "hint"}` of any failure, Jupyter's own 403s and
+    unexpected errors included (never a traceback)."""
+    error = (exc_info or (None, None, None))[1]
+    hint = ""
+    if isinstance(error, ApiError):
+        status_code, code, message = error.status, error.code, error.message
+    elif isinstance(error, MlflowError):
+        status_code, code, message = HTTP_STATUS.get(error.code, 502), error.code, error.message
+        hint = HINTS.get(error.code, "")
+    elif isinstance(error, web.HTTPError):
+        code = _STATUS_CODES.get(status_code, "error")
+        message = error.log_message or handler._reason or "Request refused"
+        if error.log_message and error.args:
+            message = error.log_message % error.args
+        if status_code == 403 and not handler._authenticated():
+            code = "unauthenticated"
+        elif status_code == 403 and "xsrf" in message.lower():
+            code, hint = "xsrf", XSRF_HINT
+            message = f"Refused: no valid XSRF token ({message})."
+    else:
+        status_code, code, message = 500, "internal_error", "Internal error: see the server log"
+    return status_code, {"code": code, "message": message, "hint": hint}
+
+
+class MlflowGroupsHandler(GroupsHandlerBase, APIHandler):
+    """The REST API's handlers: strict inputs, JSON out."""
+
+    async def prepare(self) -> None:
+        """Authenticate (Jupyter's or a kernel's token), then bring memberships up to date."""
+        await super().prepare()
+        await self.bring_up_to_date()
 
     def json_body(self, fields: tuple[str, ...]) -> dict[str, Any]:
         """The request body as a JSON object of known `fields`; 400 with the reason otherwise.
@@ -88,6 +127,8 @@ class MlflowGroupsHandler(ExtensionHandlerMixin, APIHandler):
             raise ApiError(
                 400, "bad_request", f"The request body is not valid JSON: {error}"
             ) from None
+        except RecursionError:  # no request of this API nests: refuse, do not crash
+            raise ApiError(400, "bad_request", "The request body nests too deeply.") from None
         if not isinstance(body, dict):
             raise ApiError(400, "bad_request", "The request body must be a JSON object.")
         unknown = sorted(set(body) - set(fields))
@@ -120,42 +161,6 @@ class MlflowGroupsHandler(ExtensionHandlerMixin, APIHandler):
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(payload))
 
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        error = kwargs.get("exc_info", (None, None, None))[1]
-        hint = ""
-        if isinstance(error, ApiError):
-            status_code, code, message = error.status, error.code, error.message
-        elif isinstance(error, MlflowError):
-            status_code, code, message = HTTP_STATUS.get(error.code, 502), error.code, error.message
-            hint = HINTS.get(error.code, "")
-        elif isinstance(error, web.HTTPError):
-            code = _STATUS_CODES.get(status_code, "error")
-            message = error.log_message or self._reason or "Request refused"
-            if error.log_message and error.args:
-                message = error.log_message % error.args
-            if status_code == 403 and not self._authenticated():
-                code = "unauthenticated"
-            elif status_code == 403 and "xsrf" in message.lower():
-                code, hint = "xsrf", XSRF_HINT
-                message = f"Refused: no valid XSRF token ({message})."
-        else:
-            status_code, code, message = 500, "internal_error", "Internal error: see the server log"
-        self.set_status(status_code)
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"error": {"code": code, "message": message, "hint": hint}}))
-
-    def _authenticated(self) -> bool:
-        try:
-            return bool(self.current_user)
-        except Exception:  # an error before authentication ran
-            return False
-
-    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
-        if isinstance(value, (ApiError, MlflowError)):  # expected, explained to the client
-            self.log.info("MLflow groups: %s %s: %s", self.request.method, self.request.path, value)
-        else:
-            super().log_exception(typ, value, tb)
-
 
 class GroupsHandler(MlflowGroupsHandler):
     @web.authenticated
@@ -187,14 +192,15 @@ class KernelEnvironmentHandler(MlflowGroupsHandler):
     @web.authenticated
     @authorized
     async def get(self, group: str) -> None:
-        if TOKEN_HEADER not in self.request.headers:
+        token = self.request.headers.get(TOKEN_HEADER)
+        if not token:
             raise ApiError(
                 403,
                 "forbidden",
                 "Only a kernel, with its own token, may read a group's environment: it holds "
                 "the group's secrets.",
             )
-        self.write_json(self.service.kernel_environment(group))
+        self.write_json(self.service.kernel_environment(group, token))
 
 
 class ModelsHandler(MlflowGroupsHandler):

@@ -212,6 +212,8 @@ class MlflowGroupMagics(Magics):
             return
         for label, value in _binding_lines(binding):
             print(f"  {label:<14} {value}")
+        if binding.get("ui_url"):
+            _show_link(binding["ui_url"], f"Open the MLflow UI of '{name}'")
         report = client.status(name)
         state = "OK" if report.get("ok") else report.get("code", "error")
         print(f"Status: {state}: {report.get('message', '')}")
@@ -490,6 +492,16 @@ def _masked_env(env: dict[str, dict[str, Any]], scheme: str | None = None) -> st
             shown.append(f"{name} (unresolved)")
     text = ", ".join(shown) or "—"
     return f"{scheme}: {text}" if scheme and scheme != "none" else text
+
+
+def _show_link(url: str, text: str) -> None:
+    """A link the notebook shows as such (the API's links are paths on this Jupyter server:
+    the browser resolves them, wherever Jupyter runs)."""
+    from IPython.display import display
+
+    from .widgets.common import link
+
+    display({"text/html": link(url, text), "text/plain": f"{text}: {url}"}, raw=True)
 
 
 def _print_environment(title: str, extra: AbstractSet[str] = frozenset()) -> None:

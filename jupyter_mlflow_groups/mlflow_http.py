@@ -1,7 +1,8 @@
 """Async HTTP to a group's MLflow server, with the binding's auth, and failures classified.
 
-It reads the same variables MLflow's own client reads (a kernel's view of the binding), through
-TrackingAuth, so the server and the kernels agree on auth and TLS.
+The server is an `Upstream`: an external server as the kernels' variables describe it (read
+through TrackingAuth, so the server and the kernels agree on auth and TLS), or the unix socket
+of a server this extension runs.
 """
 
 from __future__ import annotations
@@ -20,25 +21,18 @@ from tornado.simple_httpclient import HTTPStreamClosedError, HTTPTimeoutError
 
 from .errors import MlflowError, not_mlflow_api
 from .secrets import mask_uri
-from .tracking_auth import WORKSPACE_HEADER, TrackingAuth
-
-_MAX_BODY = 64 * 1024 * 1024
+from .tracking_auth import WORKSPACE_HEADER
+from .upstream import Upstream
 
 
 class MlflowHttp:
-    """Talks to one MLflow tracking server as described by a kernel environment."""
+    """Talks to one MLflow tracking server."""
 
-    def __init__(self, env: Mapping[str, str], client: AsyncHTTPClient) -> None:
-        self.auth = TrackingAuth.from_env(env)
-        self.base_url = self.auth.base_url
-        self.shown_url = mask_uri(self.base_url)
+    def __init__(self, upstream: Upstream, client: AsyncHTTPClient) -> None:
+        self.upstream = upstream
+        self.shown_url = upstream.shown
         self._client = client
-        self._tls: dict[str, Any] = {
-            "validate_cert": self.auth.verify,
-            "ca_certs": self.auth.ca_certs,
-            "client_cert": self.auth.client_cert,
-        }
-        self._host = urlsplit(self.base_url).hostname or self.base_url
+        self._host = urlsplit(upstream.base_url).hostname or upstream.base_url
 
     async def get(
         self,
@@ -53,17 +47,17 @@ class MlflowHttp:
         `in_workspace=False` leaves the workspace header out (for the workspace API itself).
         """
         query = f"?{urlencode(params, doseq=True)}" if params else ""
-        headers = dict(self.auth.headers)
+        headers = dict(self.upstream.headers)
         if not in_workspace:
             headers.pop(WORKSPACE_HEADER, None)
         request = HTTPRequest(
-            f"{self.base_url}{path}{query}",
+            self.upstream.url(f"{path}{query}"),
             method="GET",
             headers=headers,
             connect_timeout=timeout,
             request_timeout=timeout,
             follow_redirects=False,
-            **self._tls,
+            **self.upstream.tls,
         )
         started = time.perf_counter()
         try:
@@ -156,8 +150,3 @@ def _mlflow_message(response: HTTPResponse) -> str:
     if not isinstance(message, str) or not message:
         return ""
     return f": {message[:300]}"
-
-
-def make_client() -> AsyncHTTPClient:
-    """A private client, so our limits never change another extension's shared client."""
-    return AsyncHTTPClient(force_instance=True, max_clients=64, max_body_size=_MAX_BODY)

@@ -39,6 +39,7 @@ class MlflowGroupsProvisioner(LocalProvisioner):  # type: ignore[misc]
         if service is None:
             self.log.debug("MLflow groups extension not loaded: kernel started without a binding")
             return kwargs
+        await service.store.refresh()  # the bindings file as it is now, read off the loop
         await service.refresh_memberships(force=True)  # a change in the Hub applies now
         service.apply_to_kernel_env(kwargs["env"], self.kernel_id)
         return kwargs

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -17,12 +16,11 @@ from typing import Any
 from urllib.parse import quote
 
 import yaml
-from tornado.httpclient import AsyncHTTPClient
 
 from .cache import TtlCache
 from .errors import SHAPE_ERRORS, MlflowError, not_mlflow_api
 from .mlflow_http import MlflowHttp
-from .secrets import mask_uri
+from .upstream import HttpClients, Upstream
 
 API = "/api/2.0/mlflow"
 MAX_PAGE = 1000
@@ -42,28 +40,28 @@ async def no_deployments(group: str, model: str) -> Mapping[str, list[str]]:
 
 @dataclass(frozen=True)
 class GroupConnection:
-    """A group's resolved MLflow environment (with secrets: never shown, never logged)."""
+    """A group's MLflow as the server reaches it (with secrets: never shown, never logged),
+    and the base of the links people follow to its UI."""
 
     group: str
-    env: Mapping[str, str] = field(repr=False)
+    upstream: Upstream = field(repr=False)
     ui_url: str | None = None
 
     @property
-    def cache_key(self) -> tuple[str, str]:
+    def cache_key(self) -> tuple[str, ...]:
         """Changes whenever the binding does, so a re-bound group never sees stale data."""
-        digest = hashlib.sha256(json.dumps(sorted(self.env.items())).encode()).hexdigest()
-        return (self.group, digest)
+        return (self.group, *self.upstream.identity)
 
 
 class RegistryService:
     def __init__(
         self,
-        client: AsyncHTTPClient,
+        clients: HttpClients,
         timeout: float,
         cache: TtlCache,
         deployed_by: DeployedBy = no_deployments,
     ) -> None:
-        self.client = client
+        self.clients = clients
         self.timeout = timeout
         self.cache = cache
         self.deployed_by = deployed_by
@@ -220,7 +218,7 @@ class RegistryService:
             try:
                 return await fetch()
             except SHAPE_ERRORS as error:
-                where = mask_uri(connection.env.get("MLFLOW_TRACKING_URI", "?"))
+                where = connection.upstream.shown
                 shape = f"JSON of the wrong shape ({error.__class__.__name__})"
                 raise MlflowError(
                     "mlflow_error", not_mlflow_api(where, f"the request for {what}", shape)
@@ -237,12 +235,15 @@ class RegistryService:
     async def _get(
         self, connection: GroupConnection, path: str, params: Mapping[str, Any]
     ) -> dict[str, Any]:
-        http = MlflowHttp(connection.env, self.client)
+        http = self._http(connection)
         body, _ = await http.get_json(f"{API}{path}", params, timeout=self.timeout)
         if not isinstance(body, dict):
             what = f"JSON that is not an object ({type(body).__name__})"
             raise MlflowError("mlflow_error", not_mlflow_api(http.shown_url, f"{API}{path}", what))
         return body
+
+    def _http(self, connection: GroupConnection) -> MlflowHttp:
+        return MlflowHttp(connection.upstream, self.clients.for_upstream(connection.upstream))
 
     async def _versions_page(
         self, connection: GroupConnection, name: str, max_results: int, page_token: str | None
@@ -295,7 +296,7 @@ class RegistryService:
     ) -> dict[str, Any] | None:
         """The signature from the version's MLmodel file; None when there is none or the
         artifact store cannot be read through the server."""
-        http = MlflowHttp(connection.env, self.client)
+        http = self._http(connection)
         try:
             response, _ = await http.get(
                 "/model-versions/get-artifact",

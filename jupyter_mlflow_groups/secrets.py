@@ -4,6 +4,7 @@ A value may hold `${env:NAME}` or `${file:/abs/path}` references so that secrets
 server's environment or in mounted files, not in config files. `$${` writes a literal `${`.
 References are resolved when a kernel starts, so a rotated secret file is picked up without a
 restart of the server.
+Secret files are read as trusted_files.py reads every file an admin names.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-_REFERENCE = re.compile(r"\$(\$?)\{(env|file):([^}]*)\}")
+from .trusted_files import FileRefused, read_trusted_file
 
+_REFERENCE = re.compile(r"\$(\$?)\{(env|file):([^}]*)\}")
+#: Largest secret file read: secrets are passwords, tokens and keys, not megabytes.
+MAX_SECRET_BYTES = 64 * 1024
 #: Variables whose values are safe to show in REST responses, widgets and logs.
 #: Every other variable of a binding is treated as a secret and only reported as set.
 PUBLIC_VARIABLES = frozenset(
@@ -37,7 +41,8 @@ PUBLIC_VARIABLES = frozenset(
 
 
 class SecretReferenceError(ValueError):
-    """A `${env:...}` or `${file:...}` reference that cannot be resolved."""
+    """A `${env:...}` or `${file:...}` reference that cannot be resolved. The message names the
+    reference and what to do, never a secret's value."""
 
 
 def resolve(value: str) -> str:
@@ -56,29 +61,33 @@ def resolve(value: str) -> str:
 
 def _read_env(name: str) -> str:
     if not name:
-        raise SecretReferenceError("${env:} names no environment variable")
+        raise SecretReferenceError("${env:} names no environment variable: write ${env:NAME}")
     try:
         return os.environ[name]
     except KeyError:
         raise SecretReferenceError(
-            f"${{env:{name}}}: the server's environment has no variable {name}"
+            f"${{env:{name}}}: the server's environment has no variable {name}: set it where the "
+            "server starts (then restart it), or change the reference"
         ) from None
 
 
 def _read_file(path: str) -> str:
+    reference = f"${{file:{path}}}"
     target = Path(path).expanduser()
     if not target.is_absolute():
-        raise SecretReferenceError(f"${{file:{path}}}: the path must be absolute")
+        raise SecretReferenceError(
+            f"{reference}: the path must be absolute: write ${{file:/absolute/path}}"
+        )
     try:
-        text = target.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SecretReferenceError(f"${{file:{path}}}: no such file") from None
-    except IsADirectoryError:
-        raise SecretReferenceError(f"${{file:{path}}}: is a directory, not a file") from None
-    except PermissionError:
-        raise SecretReferenceError(f"${{file:{path}}}: the server may not read it") from None
+        data = read_trusted_file(str(target), MAX_SECRET_BYTES)
+    except FileRefused as error:
+        raise SecretReferenceError(f"{reference}: {error}") from None
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise SecretReferenceError(f"${{file:{path}}}: is not UTF-8 text") from None
+        raise SecretReferenceError(
+            f"{reference}: is not UTF-8 text: is it the right file?"
+        ) from None
     # Secret files (Kubernetes secrets, `echo x > file`) usually end with one newline.
     return text.removesuffix("\n").removesuffix("\r")
 
@@ -111,3 +120,30 @@ def redact(text: str, secrets: Iterable[str]) -> str:
         if len(value) >= 4 and value in text:
             text = text.replace(value, "***")
     return text
+
+
+def referenced_variables(value: str) -> set[str]:
+    """The environment variables `value` refers to (`${env:NAME}`; `$${` is no reference)."""
+    return {
+        target
+        for escaped, kind, target in _REFERENCE.findall(value)
+        if not escaped and kind == "env" and target
+    }
+
+
+def has_references(value: str) -> bool:
+    """Whether `value` holds a reference (what it resolves to may be a secret)."""
+    return any(not escaped for escaped, _, _ in _REFERENCE.findall(value))
+
+
+def resolved_references(value: str) -> list[str]:
+    """What each reference in `value` resolves to now (unresolvable ones left out): whatever
+    it is, it may be a secret, so messages from elsewhere are redacted of it."""
+    found = []
+    for match in _REFERENCE.finditer(value):
+        if not match.group(1):
+            try:
+                found.append(resolve(match.group(0)))
+            except SecretReferenceError:
+                continue
+    return found

@@ -14,10 +14,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .binding_store import BindingStore
+from .binding_store import BindingSet, BindingStore
 from .bindings import (
     BASE_MANAGED_VARIABLES,
     GROUP_VARIABLE,
+    SUPPRESS_URLS_VARIABLE,
     TOKEN_VARIABLE,
     URL_VARIABLE,
     GroupBinding,
@@ -28,14 +29,16 @@ from .bindings import (
 )
 from .cache import TtlCache
 from .deploy.manager import DeploymentManager
-from .errors import MlflowError
+from .environments import NETWORK_VARIABLES, child_environment, without_server_secrets
+from .errors import ApiError, MlflowError
 from .groups import GroupResolver
 from .kernel_tokens import KernelTokens
+from .links import Links
 from .managed import ManagedServers
-from .mlflow_http import make_client
 from .registry import GroupConnection, RegistryService
-from .secrets import mask_uri, resolve
+from .secrets import has_references, mask_uri, resolve
 from .status import check_status
+from .upstream import HttpClients, ProxySessions, Upstream
 
 RESTART_NOTE = (
     "New kernels use the group '{group}'. Running kernels keep their group until they are "
@@ -56,6 +59,7 @@ class MlflowGroupsService:
         groups_root: Path,
         copy_threads: int = 16,
         serve_timeout: float = 180.0,
+        max_copies: int = 4,
     ) -> None:
         self.store = store
         self.resolver = resolver
@@ -64,10 +68,14 @@ class MlflowGroupsService:
         self.log = log
         self.tokens = KernelTokens()
         self.server_url: Callable[[], str | None] = lambda: None  # set by the server app
+        self.server_tokens: Callable[[], list[str]] = list  # Jupyter's own; set by the app
+        self.links = Links("/")  # the server's base URL; set by the app
         self.request_timeout = request_timeout
         self.cache = TtlCache(cache_ttl)
         self.groups_root = groups_root
-        self._registry: RegistryService | None = None
+        self.clients = HttpClients()  # the server's own reads (registry, status)
+        self.sessions = ProxySessions()  # what members' requests stream through
+        self.registry = RegistryService(self.clients, request_timeout, self.cache)
         self.managed = ManagedServers(log)
         self.deployments = DeploymentManager(
             self,
@@ -75,27 +83,19 @@ class MlflowGroupsService:
             copy_threads=copy_threads,
             copy_timeout=request_timeout,
             serve_timeout=serve_timeout,
+            max_copies=max_copies,
             on_change=lambda group: self.registry.invalidate(group),
         )
-
-    @property
-    def registry(self) -> RegistryService:
-        """Created at first use, on the running event loop its HTTP client belongs to."""
-        if self._registry is None:
-            self._registry = RegistryService(
-                make_client(), self.request_timeout, self.cache, self.deployments.deployed_by
-            )
-        return self._registry
+        self.registry.deployed_by = self.deployments.deployed_by
 
     # -- groups -------------------------------------------------------------------------------
 
-    def in_effect(self, binding: GroupBinding) -> GroupBinding:
-        """The binding as kernels get it: a managed group's tracking URI is its server's, whose
-        supervision starts at the first need (it answers a few seconds later)."""
-        if binding.mode != "managed" or not binding.valid:
-            return binding
-        self.managed.ensure(binding.name, self.group_root(binding))
-        return replace(binding, tracking_uri=self.managed.url(binding.name))
+    def supervised(self, binding: GroupBinding) -> GroupBinding:
+        """`binding`, with its managed server supervised from now on (it answers a few
+        seconds later; meanwhile requests for it wait or are told it is starting)."""
+        if binding.mode == "managed" and binding.valid:
+            self.managed.ensure(binding.name, self.group_root(binding))
+        return binding
 
     async def refresh_memberships(self, *, force: bool = False) -> None:
         """Memberships as their source knows them now (the Hub's are cached briefly)."""
@@ -103,7 +103,7 @@ class MlflowGroupsService:
 
     def groups(self) -> dict[str, Any]:
         """The user's groups with masked bindings, and which one is active."""
-        bindings = self.store.current()
+        bindings = self.store.latest()
         mine = self.resolver.groups_of(self.user, bindings)
         active = self.resolver.active_group(self.user, bindings)
         return {
@@ -111,13 +111,13 @@ class MlflowGroupsService:
             "active": active,
             "default": bindings.default_group if bindings.default_group in mine else None,
             "groups": [
-                self._describe(self.in_effect(bindings.groups[name]), active) for name in mine
+                self._describe(self.supervised(bindings.groups[name]), active) for name in mine
             ],
             "errors": [*bindings.errors, *filter(None, [self.resolver.memberships.problem])],
         }
 
     def set_active(self, group: str) -> dict[str, Any]:
-        binding = self.in_effect(self.resolver.set_active(self.user, group))
+        binding = self.supervised(self.resolver.set_active(self.user, group))
         self.log.info("MLflow groups: %s switched the active group to '%s'", self.user, group)
         return {
             "active": group,
@@ -127,7 +127,12 @@ class MlflowGroupsService:
 
     async def status(self, group: str) -> dict[str, Any]:
         binding = self.binding(group)
-        report = await check_status(binding, self.registry.client, self.status_timeout)
+        try:
+            upstream = self.upstream_of(binding)
+        except UnusableBinding:
+            upstream = None  # check_status says why
+        described = self._describe(binding, None)
+        report = await check_status(binding, described, upstream, self.clients, self.status_timeout)
         state = self.managed.state(group) if binding.mode == "managed" else None
         if state is not None:
             report["managed"] = state.to_json()
@@ -143,27 +148,76 @@ class MlflowGroupsService:
                 )
         return report
 
+    # -- where the server reaches a group's MLflow, and where people's browsers do -------------
+
+    def upstream_of(self, binding: GroupBinding) -> Upstream | None:
+        """How the Jupyter server reaches the group's tracking server: a managed group's unix
+        socket, an external http(s) server with the binding's credentials; None for other
+        stores (kernels use those directly). UnusableBinding when a reference fails."""
+        if binding.mode == "managed":
+            upstream = self.managed.upstream(binding.name)
+            return replace(upstream, label="the group's managed server") if upstream else None
+        env = env_for(binding)
+        uri = env.get("MLFLOW_TRACKING_URI", "")
+        if not uri.startswith(("http://", "https://")):
+            return None
+        # named as written: what a reference in it resolves to may be a secret
+        written = binding.tracking_uri or ""
+        label = summarize(binding)["tracking_uri"] if has_references(written) else None
+        return replace(Upstream.from_env(env), label=label)
+
+    def ui_url(self, binding: GroupBinding) -> str | None:
+        """Where a member's browser opens the group's MLflow UI: through Jupyter (`proxy`),
+        or the UI's own URL (`direct`)."""
+        if binding.ui_mode == "proxy":
+            return self.links.mlflow(binding.name)
+        direct = binding.direct_ui_url
+        return mask_uri(resolve(direct)) if direct else None
+
+    def proxy_upstream(self, group: str) -> Upstream:
+        """The group's MLflow, for the proxy: a member's request, a group shown through Jupyter."""
+        binding = self.binding(group)
+        if binding.ui_mode != "proxy":
+            raise ApiError(
+                404,
+                "not_found",
+                f"Group '{group}' shows its MLflow at its own address, not through Jupyter: "
+                "open the link the group's status gives.",
+            )
+        try:
+            upstream = self.upstream_of(binding)
+        except UnusableBinding as error:
+            raise MlflowError(
+                "not_configured", f"MLflow is not configured for group '{group}': {error}"
+            ) from None
+        if upstream is None:
+            raise MlflowError(
+                "not_configured", f"Group '{group}' has no MLflow server running for it yet"
+            )
+        return upstream
+
     # -- the registry -------------------------------------------------------------------------
 
     def connection(self, group: str) -> GroupConnection:
         """The group's MLflow, if the user is in the group and its binding is usable."""
         binding = self.binding(group)
         try:
-            env = env_for(binding)
+            upstream = self.upstream_of(binding)
         except UnusableBinding as error:
             raise MlflowError(
                 "not_configured", f"MLflow is not configured for group '{group}': {error}"
             ) from None
-        uri = env.get("MLFLOW_TRACKING_URI", "")
-        if not uri.startswith(("http://", "https://")):
+        if upstream is None:
+            tracking = summarize(binding)["tracking_uri"]
             raise MlflowError(
                 "not_configured",
-                f"Group '{group}' has no MLflow tracking server to browse: its tracking URI is "
-                f"{summarize(binding)['tracking_uri'] or 'not set'} (kernels use such stores "
-                "directly; browsing needs an http(s) server)",
+                f"Group '{group}' has no MLflow server running for it yet"
+                if binding.mode == "managed"
+                else f"Group '{group}' has no MLflow tracking server to browse: its tracking "
+                f"URI is {tracking or 'not set'} (kernels use such stores directly; browsing "
+                "needs an http(s) server)",
             )
-        ui_url = binding.effective_ui_url
-        return GroupConnection(group, env, mask_uri(resolve(ui_url)) if ui_url else None)
+        return GroupConnection(group, upstream, self.ui_url(binding))
 
     async def models(self, group: str, **query: Any) -> dict[str, Any]:
         return await self.registry.models(self.connection(group), **query)
@@ -182,13 +236,13 @@ class MlflowGroupsService:
     # -- deployments (the GroupAccess the DeploymentManager works through) ----------------------
 
     def binding(self, group: str) -> GroupBinding:
-        """The binding in effect of a group the user is in (403/404 otherwise)."""
-        return self.in_effect(self.resolver.binding(self.user, group))
+        """The binding of a group the user is in (403/404 otherwise), supervised."""
+        return self.supervised(self.resolver.binding(self.user, group))
 
     def bindings_for_startup(self) -> list[GroupBinding]:
-        bindings = self.store.current()
+        bindings = self.store.latest()
         mine = (bindings.groups[name] for name in self.resolver.groups_of(self.user, bindings))
-        return [self.in_effect(binding) for binding in mine if binding.valid]
+        return [self.supervised(binding) for binding in mine if binding.valid]
 
     def group_root(self, binding: GroupBinding) -> Path:
         return group_root(binding, self.groups_root)
@@ -200,30 +254,49 @@ class MlflowGroupsService:
 
     def local_artifacts(self, binding: GroupBinding) -> Path | None:
         """The tracking server's artifact directory, when this server can read it directly:
-        a managed group's (copies then skip HTTP)."""
-        return self.group_root(binding) / "artifacts" if binding.mode == "managed" else None
+        a managed group's (copies then skip HTTP). Its real path: the copy follows no link,
+        and the admin's own path to the groups may hold one (a linked /home)."""
+        if binding.mode != "managed":
+            return None
+        return (self.group_root(binding) / "artifacts").resolve()
+
+    def tracking_socket(self, binding: GroupBinding) -> str | None:
+        """The unix socket of a managed group's tracking server (copies ask it over that)."""
+        upstream = self.managed.upstream(binding.name) if binding.mode == "managed" else None
+        return upstream.socket if upstream else None
 
     def worker_environment(self, binding: GroupBinding) -> dict[str, str]:
-        """The server's environment with every managed variable replaced by the group's own:
-        what copy workers and model servers run with."""
-        unset, values = self._group_environment(binding.name)
-        return {**{k: v for k, v in os.environ.items() if k not in unset}, **values}
+        """What a copy worker or a publishing process runs with: what any program needs, the
+        host's proxies, and the group's own variables (a managed group's server needs no
+        credentials: the worker reaches it over its socket)."""
+        base = child_environment(os.environ, NETWORK_VARIABLES)
+        if binding.mode == "managed":
+            return {**base, GROUP_VARIABLE: binding.name}
+        return {**base, **env_for(binding)}
+
+    def serving_environment(self, binding: GroupBinding) -> dict[str, str]:
+        """What a local model server runs with: it serves a verified local copy, so no
+        tracking or artifact-store credentials at all."""
+        return {**child_environment(os.environ), GROUP_VARIABLE: binding.name}
 
     # -- kernels ------------------------------------------------------------------------------
 
     def apply_to_kernel_env(self, env: MutableMapping[str, str], kernel_id: str) -> str | None:
-        """Strip every managed variable from a kernel's env, then set the active binding's and
-        the kernel's way back to this API. Returns the group applied (None: no group)."""
-        bindings = self.store.current()
+        """Strip the server's secrets and every managed variable from a kernel's env, then set
+        the active binding's and the kernel's way back to this API. Returns the group applied
+        (None: no group)."""
+        bindings = self.store.latest()
         group = self.resolver.active_group(self.user, bindings)
-        unset, values = self._group_environment(group)
-        for name in unset:
-            env.pop(name, None)
-        env.update(values)
         server_url = self.server_url()
-        if server_url:
+        token = self.tokens.issue(kernel_id, self.user) if server_url else None
+        kept = without_server_secrets(env, referenced_variables(bindings), self.server_tokens())
+        unset, values = self._group_environment(group, token)
+        env.clear()
+        env.update({name: value for name, value in kept.items() if name not in unset})
+        env.update(values)
+        if server_url and token:
             env[URL_VARIABLE] = server_url
-            env[TOKEN_VARIABLE] = self.tokens.issue(kernel_id, self.user)
+            env[TOKEN_VARIABLE] = token
         if group is None:
             self.log.warning(
                 "MLflow groups: %s is in no group; kernel gets no MLflow binding", self.user
@@ -237,26 +310,43 @@ class MlflowGroupsService:
             )
         return group
 
-    def kernel_environment(self, group: str) -> dict[str, Any]:
+    def kernel_environment(self, group: str, token: str) -> dict[str, Any]:
         """What a running kernel must drop and set to move to `group` (`%mlflow_group use`).
-        Holds secrets: only ever sent to a kernel, authenticated by its own token."""
+        Holds secrets: only ever sent to a kernel, authenticated by its own `token`."""
         self.resolver.binding(self.user, group)  # the user must be in the group
-        unset, values = self._group_environment(group)
+        unset, values = self._group_environment(group, token)
         kept = {URL_VARIABLE, TOKEN_VARIABLE}  # the kernel keeps its way back to this API
         return {"group": group, "unset": sorted(unset - kept), "set": values}
 
-    def _group_environment(self, group: str | None) -> tuple[set[str], dict[str, str]]:
-        """Every variable this extension manages, and a group's own values (only its name when
-        its binding is unusable, which is logged)."""
-        bindings = self.store.current()
+    def _group_environment(
+        self, group: str | None, token: str | None
+    ) -> tuple[set[str], dict[str, str]]:
+        """Every variable this extension manages, and a group's own values for a kernel whose
+        token is `token` (only its name when its binding is unusable, which is logged)."""
+        bindings = self.store.latest()
         unset = set(BASE_MANAGED_VARIABLES | bindings.managed_variables())
         if group is None:
             return unset, {}
+        binding = self.supervised(bindings.groups[group])
         try:
-            return unset, env_for(self.in_effect(bindings.groups[group]))
+            values = env_for(binding)
         except UnusableBinding as error:
             self.log.warning("MLflow groups: no MLflow settings for a kernel: %s", error)
             return unset, {GROUP_VARIABLE: group}
+        if binding.mode == "managed":
+            server_url = self.server_url()
+            if not server_url or not token:
+                self.log.warning(
+                    "MLflow groups: kernels cannot reach this server over HTTP (it listens on a "
+                    "unix socket): no tracking URI for the managed group '%s'",
+                    group,
+                )
+                return unset, values
+            values["MLFLOW_TRACKING_URI"] = self.links.kernel_mlflow(server_url, group)
+            values["MLFLOW_TRACKING_TOKEN"] = token  # the proxy takes the kernel's own token
+        if binding.ui_mode == "proxy":
+            values[SUPPRESS_URLS_VARIABLE] = "true"
+        return unset, values
 
     def forget_kernel(self, kernel_id: str) -> None:
         """The kernel shut down: its token stops working."""
@@ -265,11 +355,15 @@ class MlflowGroupsService:
     # -- helpers ------------------------------------------------------------------------------
 
     def _describe(self, binding: GroupBinding, active: str | None) -> dict[str, Any]:
-        return {
+        described = {
             **summarize(binding),
+            "ui_url": self.ui_url(binding),
             "active": binding.name == active,
             "admin": self.user in binding.admins,
         }
+        if binding.mode == "managed":  # reachable with a Jupyter token, from anywhere
+            described["tracking_uri"] = self.links.mlflow(binding.name).rstrip("/")
+        return described
 
     async def startup(self) -> None:
         """Once the event loop runs: learn memberships (from the Hub, that takes a request),
@@ -280,5 +374,10 @@ class MlflowGroupsService:
     async def close(self) -> None:
         await self.deployments.shutdown()
         await self.managed.stop_all()
-        if self._registry is not None:
-            self._registry.client.close()
+        self.clients.close()
+        await self.sessions.close()
+
+
+def referenced_variables(bindings: BindingSet) -> set[str]:
+    """Every server variable any binding refers to: no kernel inherits one of them."""
+    return {name for binding in bindings.groups.values() for name in binding.referenced_variables()}

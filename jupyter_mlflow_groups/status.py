@@ -9,30 +9,35 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from tornado.httpclient import AsyncHTTPClient
-
-from .bindings import GroupBinding, UnusableBinding, env_for, summarize
+from .bindings import GroupBinding, UnusableBinding, env_for
 from .errors import HINTS, MlflowError, not_mlflow_api
 from .mlflow_http import MlflowHttp
+from .upstream import HttpClients, Upstream
 
 _REGISTRY_PROBE = "/api/2.0/mlflow/registered-models/search"
 _VERSION = re.compile(r"^\d+\.\d+[\w.+-]*$")
 
 
 async def check_status(
-    binding: GroupBinding, client: AsyncHTTPClient, timeout: float
+    binding: GroupBinding,
+    described: Mapping[str, Any],
+    upstream: Upstream | None,
+    clients: HttpClients,
+    timeout: float,
 ) -> dict[str, Any]:
-    """The status report of one group."""
-    shown = summarize(binding)
+    """The status report of one group: `described` is the group as the API shows it, and
+    `upstream` where the server reaches its MLflow (None: not an HTTP server, or a managed
+    one not started yet)."""
     report: dict[str, Any] = {
         "group": binding.name,
         "mode": binding.mode,
-        "tracking_uri": shown["tracking_uri"],
-        "ui_url": shown["ui_url"],
+        "tracking_uri": described["tracking_uri"],
+        "ui_url": described["ui_url"],
         "configured": False,
         "reachable": None,
         "checked": False,
@@ -49,22 +54,22 @@ async def check_status(
         message = f"MLflow is not configured for group '{binding.name}': {error}"
         return _fail(report, MlflowError("not_configured", message))
     uri = env.get("MLFLOW_TRACKING_URI")
-    if not uri:
+    if upstream is None and not uri:
         message = f"Group '{binding.name}' has no MLflow server running for it yet"
         return _fail(report, MlflowError("not_configured", message))
     report["configured"] = True
+    if upstream is not None:
+        http = MlflowHttp(upstream, clients.for_upstream(upstream))
+        return await _check_http(report, http, env.get("MLFLOW_WORKSPACE"), timeout)
+    assert uri is not None
     scheme = urlsplit(uri).scheme.split("+", 1)[0].lower()
-    if scheme in ("http", "https"):
-        return await _check_http(
-            report, MlflowHttp(env, client), env.get("MLFLOW_WORKSPACE"), timeout
-        )
     if scheme in ("file", "sqlite"):
         return await _check_local(report, uri)
     report.update(
         ok=True,
         code="ok",
         hint="",
-        message=f"{shown['tracking_uri']} is not an HTTP server: kernels use it "
+        message=f"{described['tracking_uri']} is not an HTTP server: kernels use it "
         "directly and the server does not check it",
     )
     return report

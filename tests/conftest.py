@@ -111,7 +111,7 @@ def hub(
         json.dumps(
             {
                 "groups": {
-                    "team-a": {"tracking_uri": deploy_server.url},
+                    "team-a": {"tracking_uri": deploy_server.url, "ui": "proxy"},
                     "team-b": {"tracking_uri": mlflow_servers.plain.url},
                 }
             }
@@ -203,6 +203,15 @@ def jp_server_config(
             **extension_config,
         },
     }
+
+
+@pytest.fixture
+def jp_client(jp_serverapp: Any) -> Any:
+    """pytest-jupyter's server as a client of its REST API and proxied routes, with its token."""
+    from jupyter_process import JupyterClient
+
+    token = jp_serverapp.identity_provider.token
+    return JupyterClient(f"http://127.0.0.1:{jp_serverapp.port}", token)
 
 
 @pytest.fixture(autouse=True)

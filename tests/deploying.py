@@ -10,10 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import http.client
 import json
 import shutil
+import socket
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 from conftest import fetch_json
 from jupyter_process import JupyterClient, JupyterServerProcess
@@ -96,13 +99,36 @@ async def follow(
     raise TimeoutError(f"job {job_id} still {seen[-1]['state']} after {timeout} s")
 
 
-def invocations(endpoint: str, rows: list[list[float]], columns: list[str] | None = None) -> list:
+def invocations(
+    jupyter: JupyterClient,
+    endpoint: str,
+    rows: list[list[float]],
+    columns: list[str] | None = None,
+) -> list:
+    """Predictions of a local deployment, called as a member does: at its `endpoint` (a path
+    on the Jupyter server), with the server's token."""
     import requests
 
     frame = {"columns": columns or [f"f{i}" for i in range(len(rows[0]))], "data": rows}
-    response = requests.post(f"{endpoint}/invocations", json={"dataframe_split": frame}, timeout=30)
+    response = requests.post(
+        urljoin(jupyter.url, f"{endpoint}invocations"),
+        json={"dataframe_split": frame},
+        headers={"Authorization": f"token {jupyter.token}"},
+        timeout=30,
+    )
     response.raise_for_status()
     return json.loads(response.text)["predictions"]
+
+
+async def predictions(
+    jupyter: JupyterClient,
+    endpoint: str,
+    rows: list[list[float]],
+    columns: list[str] | None = None,
+) -> list:
+    """`invocations` from a test whose Jupyter server runs on its own event loop (pytest-jupyter):
+    the blocking call goes to a thread, so the server can answer it."""
+    return await asyncio.to_thread(invocations, jupyter, endpoint, rows, columns)
 
 
 def team_server(tracking_uri: str, tmp_path: Path) -> JupyterServerProcess:
@@ -140,3 +166,17 @@ async def until_serving(
 def model_server_pid(directory: Path) -> int:
     """The process (group) of the model server serving the deployment in `directory`."""
     return json.loads((directory / "serve.pid").read_text())["pid"]
+
+
+def ping_on_socket(directory: Path) -> int:
+    """The status of /ping asked of the deployment's model server itself, on its unix socket
+    (what only this account can do; everyone else goes through Jupyter)."""
+    path = json.loads((directory / "serve.pid").read_text())["socket"]
+    connection = http.client.HTTPConnection("localhost")
+    connection.sock = socket.socket(socket.AF_UNIX)
+    connection.sock.connect(path)
+    try:
+        connection.request("GET", "/ping")
+        return connection.getresponse().status
+    finally:
+        connection.close()

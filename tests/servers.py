@@ -87,9 +87,10 @@ def start_mlflow(
     workspaces: bool = False,
     workers: int = 1,
     store: ProductionStore | None = None,
+    uvicorn_opts: str | None = None,
 ) -> MlflowServer:
     """Start `mlflow server` (by default one worker, no job runner: the light form); does not
-    wait for it to answer."""
+    wait for it to answer. `uvicorn_opts`: e.g. `--uds <path>` (then it listens only there)."""
     root.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
@@ -142,6 +143,8 @@ def start_mlflow(
         auth = (ADMIN_USER, ADMIN_PASSWORD)
     if workspaces:
         command += ["--enable-workspaces"]
+    if uvicorn_opts:
+        command += ["--uvicorn-opts", uvicorn_opts]
     log_path = root / "server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(

@@ -9,11 +9,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
+from browser_session import browser_session
 from jupyter_server.auth.authorizer import Authorizer
 from kernels import kernel_env, start_kernel
 from tornado import web
@@ -23,8 +22,12 @@ from tornado.routing import Router
 from jupyter_mlflow_groups.kernel_tokens import TOKEN_HEADER
 
 PREFIX = "mlflow-groups/api/"
+PROXIED = "mlflow-groups/groups/"  # a group's MLflow and deployments, through Jupyter
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-FILLERS = {"group": "team-a", "name": "model", "version": "1", "run_id": "run", "key": "loss"}
+FILLERS = {
+    "group": "team-a", "name": "model", "version": "1", "run_id": "run", "key": "loss",
+    "path": "ping",  # a deployment's route, and a path under a group's MLflow
+}  # fmt: skip
 KERNEL_TOKEN_VARIABLE = "JUPYTER_MLFLOW_GROUPS_TOKEN"
 ACTIVE_BODY = json.dumps({"group": "team-a"})
 BODY = json.dumps({"name": "d", "model": "m", "version": "1"})  # a deployment's
@@ -53,17 +56,23 @@ def _rules(router: Any) -> Iterator[tuple[str, Any]]:
 
 
 def registered_requests(serverapp: Any, group: str = "team-a") -> list[tuple[str, str]]:
-    """(method, path) for each method of each handler registered under the extension's API."""
+    """(method, path) for each method of each handler registered under the extension's API
+    and its proxied routes."""
     requests = []
     fillers = {**FILLERS, "group": group}
     for pattern, handler in _rules(serverapp.web_app.default_router):
-        if PREFIX not in pattern:
+        if PREFIX not in pattern and PROXIED not in pattern:
             continue
-        path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: fillers.get(m.group(1), "x"), pattern)
+        path = re.sub(r"\(\?P<(\w+)>[^)]*\)\??", lambda m: fillers.get(m.group(1), "x"), pattern)
+        path = path.replace("/mlflowping", "/mlflow/ping")  # the MLflow route's optional path
         for method in METHODS:
             if getattr(handler, method.lower()) is not getattr(web.RequestHandler, method.lower()):
                 requests.append((method, path.rstrip("$")))
     return requests
+
+
+def is_proxied(path: str) -> bool:
+    return PROXIED in path
 
 
 async def call(client: Any, method: str, path: str, **kwargs: Any) -> HTTPResponse:
@@ -85,9 +94,10 @@ def error_of(response: HTTPResponse) -> dict[str, str]:
 
 async def test_the_routing_table_holds_every_endpoint(groups_file, jp_serverapp):
     requests = registered_requests(jp_serverapp)
-    paths = {path.split(PREFIX, 1)[1] for _, path in requests}
-    assert {"groups", "active", "groups/team-a/models", "jobs/x"} <= paths
-    assert len(requests) >= 14
+    paths = {path.split("mlflow-groups/", 1)[1] for _, path in requests}
+    assert {"api/groups", "api/active", "api/groups/team-a/models", "api/jobs/x"} <= paths
+    assert {"groups/team-a/mlflow/ping", "groups/team-a/deployments/model/ping"} <= paths
+    assert len(requests) >= 24
 
 
 async def test_every_endpoint_refuses_anonymous_and_wrong_credentials(
@@ -98,38 +108,25 @@ async def test_every_endpoint_refuses_anonymous_and_wrong_credentials(
         {"Authorization": "token not-the-server-token"},
         {TOKEN_HEADER: "not-a-kernel-token"},
     ]
+    credentials.append({"Authorization": "Bearer not-a-kernel-token"})  # as MLflow sends one
     for method, path in registered_requests(jp_serverapp):
         for headers in credentials:
-            response = await call(http_server_client, method, path, headers=headers)
+            response = await call(
+                http_server_client, method, path, headers=headers, follow_redirects=False
+            )
+            if is_proxied(path) and method == "GET" and not headers:  # a browser: to the login
+                assert response.code == 302, (method, path, headers)
+                assert "/login?next=" in response.headers["Location"], (method, path, headers)
+                assert b"MLflow" not in response.body
+                continue
             assert response.code == 403, (method, path, headers)
             assert error_of(response)["code"] == "unauthenticated", (method, path, headers)
-
-
-async def _login(client: Any, serverapp: Any) -> dict[str, str]:
-    """Log in with the server's token through its login form: the browser's cookie session."""
-    form = await client.fetch(f"{serverapp.base_url}login")
-    xsrf = SimpleCookie(form.headers["Set-Cookie"])["_xsrf"].value
-    try:
-        await client.fetch(
-            f"{serverapp.base_url}login",
-            method="POST",
-            body=urlencode({"password": serverapp.identity_provider.token, "_xsrf": xsrf}),
-            headers={"Cookie": f"_xsrf={xsrf}"},
-            follow_redirects=False,
-        )
-    except HTTPClientError as redirect:  # 302 to the next page on success
-        assert redirect.code == 302, redirect
-        cookies = SimpleCookie()
-        for header in redirect.response.headers.get_list("Set-Cookie"):
-            cookies.load(header)
-    session = "; ".join(f"{key}={morsel.value}" for key, morsel in cookies.items())
-    return {"Cookie": f"{session}; _xsrf={xsrf}", "xsrf": xsrf}
 
 
 async def test_cookie_sessions_need_the_xsrf_token_for_every_change(
     groups_file, jp_serverapp, http_server_client
 ):
-    login = await _login(http_server_client, jp_serverapp)
+    login = await browser_session(http_server_client, jp_serverapp)
     cookie = {"Cookie": login["Cookie"]}
     changes = [(m, p) for m, p in registered_requests(jp_serverapp) if m != "GET"]
     assert len(changes) >= 6

@@ -6,6 +6,8 @@ import pytest
 
 from jupyter_mlflow_groups.bindings import UnusableBinding, env_for, parse_binding, summarize
 
+BASIC = {"MLFLOW_TRACKING_USERNAME": "svc", "MLFLOW_TRACKING_PASSWORD": "pw"}
+
 
 def problems(binding) -> dict[str, str]:
     return {problem.field: problem.message for problem in binding.problems}
@@ -347,9 +349,59 @@ def test_summary_masks_secrets_and_uri_passwords(monkeypatch):
     assert summary["auth"] == "basic"
 
 
-def test_ui_url_defaults_to_an_http_tracking_uri_only():
-    assert (
-        summarize(parse_binding("g", {"tracking_uri": "http://h:5000"}))["ui_url"]
-        == "http://h:5000"
+def test_a_ui_is_shown_through_jupyter_when_it_would_ask_for_credentials():
+    plain = parse_binding("g", {"tracking_uri": "http://h:5000"})
+    assert (plain.ui_mode, plain.direct_ui_url) == ("direct", "http://h:5000")
+    basic = parse_binding("g", {"tracking_uri": "http://h", "tracking_env": BASIC})
+    assert basic.ui_mode == "proxy"
+    token = parse_binding(
+        "g", {"tracking_uri": "http://h", "tracking_env": {"MLFLOW_TRACKING_TOKEN": "t"}}
     )
-    assert summarize(parse_binding("g", {"tracking_uri": "sqlite:///x.db"}))["ui_url"] is None
+    assert token.ui_mode == "proxy"
+    in_url = parse_binding("g", {"tracking_uri": "https://svc:pw@h"})
+    assert (in_url.ui_mode, in_url.direct_ui_url) == ("proxy", None)  # no link with a secret
+    chosen = parse_binding("g", {"tracking_uri": "http://h", "ui": "direct", "tracking_env": BASIC})
+    assert chosen.ui_mode == "direct"
+    store = parse_binding("g", {"tracking_uri": "sqlite:///x.db"})
+    assert (store.ui_mode, store.direct_ui_url) == ("direct", None)
+    assert parse_binding("g", {"mode": "managed"}).ui_mode == "proxy"
+
+
+def test_a_tracking_uri_with_a_reference_is_never_linked_directly(monkeypatch):
+    monkeypatch.setenv("TEAM_URL", "https://mlflow.example.org/?token=secret-in-url")
+    binding = parse_binding("g", {"tracking_uri": "${env:TEAM_URL}"})
+    assert binding.valid and binding.ui_mode == "proxy" and binding.direct_ui_url is None
+    assert summarize(binding)["tracking_uri"] == "${env:TEAM_URL}"  # shown as written
+    assert binding.referenced_variables() == {"TEAM_URL"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "fragment"),
+    [
+        ({"mode": "managed", "ui": "direct"}, "ui", "reachable only through Jupyter"),
+        ({"tracking_uri": "sqlite:///x.db", "ui": "proxy"}, "ui", "only an http(s)"),
+        ({"tracking_uri": "http://h", "ui": "iframe"}, "ui", "must be one of direct, proxy"),
+        ({"tracking_uri": "http://h", "deploy": {"download_hosts": "h"}}, "deploy.download_hosts",
+         "list of host names"),
+        ({"tracking_uri": "http://h", "deploy": {"download_hosts": ["a b"]}},
+         "deploy.download_hosts[0]", "host name"),
+    ],
+)  # fmt: skip
+def test_ui_and_download_hosts_are_checked(raw, field, fragment):
+    problems = parse_binding("g", raw).problems
+    assert any(p.field == field and fragment in p.message for p in problems), problems
+
+
+def test_download_hosts_are_kept_lowercase():
+    binding = parse_binding(
+        "g", {"tracking_uri": "http://h", "deploy": {"download_hosts": ["S3.Example.org:9000"]}}
+    )
+    assert binding.deploy.download_hosts == ("s3.example.org:9000",)
+
+
+def test_a_problem_with_a_resolved_uri_never_echoes_the_secret(monkeypatch):
+    monkeypatch.setenv("TEAM_URL", "ftp://mlflow.example.org/?token=secret-in-url")
+    binding = parse_binding("g", {"tracking_uri": "${env:TEAM_URL}"})
+    (problem,) = binding.problems
+    assert problem.field == "tracking_uri" and "unsupported scheme" in problem.message
+    assert "secret-in-url" not in str(problem) and "${env:TEAM_URL}" in problem.message

@@ -7,10 +7,12 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import pytest
+from deploying import model_server_pid
 from jupyter_process import JupyterServerProcess, stopped
 from servers import start_mlflow, wait_until_healthy
 from tour import group_ready, run_the_tour
@@ -160,10 +162,16 @@ def test_db_upgrade_refuses_while_the_managed_server_runs(admin_env, tmp_path):
     root = group_root(tmp_path, "lab")
     root.mkdir(parents=True)
     (root / "mlflow.db").write_bytes(b"")
-    (root / "server.json").write_text(json.dumps({"pid": os.getpid(), "url": "http://127.0.0.1:1"}))
-    done = cli("db-upgrade", "--yes", env=env)
+    socket = str(tmp_path / "mlflow.sock")  # a running process that names it, as a server does
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", socket])
+    try:
+        (root / "server.json").write_text(json.dumps({"pid": running.pid, "socket": socket}))
+        done = cli("db-upgrade", "--yes", env=env)
+    finally:
+        running.kill()
+        running.wait()
     assert done.returncode == 1
-    assert f"its MLflow server is running (pid {os.getpid()})" in done.stderr
+    assert f"its MLflow server is running (pid {running.pid})" in done.stderr
 
 
 def history_length(client, run_id: str) -> int:
@@ -172,10 +180,17 @@ def history_length(client, run_id: str) -> int:
     return len(client.get_metric_history(run_id, key))
 
 
-def registry_snapshot(url: str) -> dict:
+def registry_snapshot(server: JupyterServerProcess) -> dict:
+    """The managed group's registry, read with MLflow's own client through the server's proxy
+    (its token as MLFLOW_TRACKING_TOKEN, which MLflow's client sends as a Bearer token)."""
     from mlflow import MlflowClient
 
-    client = MlflowClient(url)
+    client = MlflowClient(f"{server.url}/mlflow-groups/groups/default/mlflow")
+    with mock.patch.dict(os.environ, {"MLFLOW_TRACKING_TOKEN": server.token}):
+        return _snapshot(client)
+
+
+def _snapshot(client: Any) -> dict:
     snapshot = {}
     for model in client.search_registered_models():
         versions = sorted(
@@ -207,7 +222,7 @@ async def test_the_demo_seeds_its_group_starts_jupyterlab_is_idempotent_and_runs
         record = json.loads((group_root(tmp_path, "default") / "server.json").read_text())
         assert record["pid"] == managed["pid"] and record["owner"] == server.process.pid
 
-        first = registry_snapshot(managed["url"])
+        first = registry_snapshot(server)
         assert set(first) == {"iris-classifier", "diabetes-progression", "wine-cultivar"}
         iris = first["iris-classifier"]
         assert len(iris["versions"]) == 3 and set(iris["aliases"]) == {"champion", "challenger"}
@@ -216,11 +231,11 @@ async def test_the_demo_seeds_its_group_starts_jupyterlab_is_idempotent_and_runs
         again = cli("demo", "--no-lab", env=server.env)  # seeding again: against the running server
         assert again.returncode == 0, again.stderr
         assert "iris-classifier: already there (3 versions)" in again.stdout
-        assert registry_snapshot(managed["url"]) == first
+        assert registry_snapshot(server) == first
 
-        endpoint = (await run_the_tour(server))["endpoint"]
+        deployment = await run_the_tour(server)
+        model_server = model_server_pid(Path(deployment["path"]).parents[1])
     finally:
         server.stop()
     assert stopped(managed["pid"])  # the MLflow server stopped with JupyterLab
-    with pytest.raises(OSError):  # and so did the deployment's model server
-        urllib.request.urlopen(f"{endpoint}/ping", timeout=5)
+    assert stopped(model_server)  # and so did the deployment's model server

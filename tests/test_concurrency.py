@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import fetch_json
-from deploying import API, deploy, follow, invocations, register_version
+from deploying import API, deploy, follow, predictions, register_version
 from kernels import kernel_env, start_kernel
 
 
@@ -31,7 +31,7 @@ def deployment_files(jp_serverapp, group: str, name: str) -> tuple[list[str], Pa
 
 
 async def test_ten_deploys_at_once_on_one_name_run_one_and_refuse_the_rest(
-    group, deploy_server, sklearn_model, jp_fetch, jp_serverapp
+    group, deploy_server, sklearn_model, jp_fetch, jp_serverapp, jp_client
 ):
     model_dir, rows, expected = sklearn_model
     versions = [register_version(deploy_server, "crowded", model_dir)[0] for _ in range(2)]
@@ -54,13 +54,13 @@ async def test_ten_deploys_at_once_on_one_name_run_one_and_refuse_the_rest(
     assert [(h["from_version"], h["to_version"], h["job"]) for h in record["history"]] == [
         (None, final["version"], job_id)
     ]
-    assert invocations(record["endpoint"], rows) == expected
+    assert await predictions(jp_client, record["endpoint"], rows) == expected
     releases, current = deployment_files(jp_serverapp, group, "crowded")
     assert releases == [job_id] and str(current) == record["path"]
 
 
 async def test_deploys_on_different_names_in_parallel_all_land(
-    group, deploy_server, sklearn_model, jp_fetch
+    group, deploy_server, sklearn_model, jp_fetch, jp_client
 ):
     model_dir, rows, expected = sklearn_model
     version, _ = register_version(deploy_server, "fanned", model_dir)
@@ -81,9 +81,9 @@ async def test_deploys_on_different_names_in_parallel_all_land(
         (version, "serving", 1)
     }
     endpoints = {d["endpoint"] for d in listed.values()}
-    assert len(endpoints) == len(names)  # every deployment has a port of its own
+    assert len(endpoints) == len(names)  # every deployment has an endpoint of its own
     for endpoint in endpoints:
-        assert invocations(endpoint, rows) == expected
+        assert await predictions(jp_client, endpoint, rows) == expected
     _, model = await fetch_json(jp_fetch, *API, "groups", group, "models", "fanned")
     assert sorted(model["versions"][0]["deployed_by"]) == names
 
@@ -122,3 +122,50 @@ async def test_kernels_started_at_once_each_get_the_group_and_a_token_of_their_o
         (group, deploy_server.url)
     }
     assert len({env["JUPYTER_MLFLOW_GROUPS_TOKEN"] for env in environments}) == len(kernels)
+
+
+class TestCopiesAreBounded:
+    """Many deploys at once start a bounded number of copy processes; the rest wait, queued,
+    and can be cancelled while they wait."""
+
+    @pytest.fixture
+    def extension_config(self):
+        return {"max_copies": 2}
+
+    async def test_at_most_max_copies_run_and_the_rest_queue(
+        self, deploy_server, bindings, sklearn_model, jp_fetch
+    ):
+        from servers import ThrottledProxy
+
+        link = ThrottledProxy(int(deploy_server.url.rsplit(":", 1)[1]), bytes_per_second=30_000_000)
+        bindings.write({"groups": {"slow": {"tracking_uri": link.url}}})
+        try:
+            model_dir, _, _ = sklearn_model
+            weights = {"weights.bin": b"w" * 15_000_000}  # half a second each behind the link
+            version, _ = register_version(deploy_server, "queued", model_dir, weights)
+            names = [f"queued-{index}" for index in range(5)]
+            started = await asyncio.gather(
+                *(deploy(jp_fetch, "slow", name, "queued", version) for name in names)
+            )
+            ids = [body["job"]["id"] for _, body in started]
+            status, _ = await fetch_json(jp_fetch, *API, "jobs", ids[-1], method="DELETE")
+            assert status == 200
+            most_at_once, ever_queued = 0, set()
+            while True:
+                states = [(await fetch_json(jp_fetch, *API, "jobs", i))[1]["state"] for i in ids]
+                most_at_once = max(
+                    most_at_once,
+                    sum(s not in ("queued", "done", "failed", "cancelled") for s in states),
+                )
+                ever_queued |= {i for i, s in zip(ids, states, strict=True) if s == "queued"}
+                if all(s in ("done", "failed", "cancelled") for s in states):
+                    break
+                await asyncio.sleep(0.02)
+        finally:
+            link.close()
+        assert most_at_once <= 2, most_at_once
+        assert len(ever_queued) >= 2  # five jobs, two slots
+        assert states[:-1] == ["done"] * 4, states
+        assert states[-1] == "cancelled"  # cancelled while it waited: it never copied
+        _, last = await fetch_json(jp_fetch, *API, "jobs", ids[-1])
+        assert last["bytes_done"] == 0 and last["source"] is None

@@ -22,13 +22,17 @@ from deploying import (
     invocations,
     local_experiment,
     model_server_pid,
+    ping_on_socket,
+    predictions,
     register_version,
     sha256_tree,
     team_server,
     until_serving,
 )
+from jupyter_process import stopped
 from kernels import run_in_kernel, start_kernel
 
+from jupyter_mlflow_groups.deploy.layout import MARKER
 from jupyter_mlflow_groups.processes import pid_alive
 
 MB = 1024 * 1024
@@ -50,7 +54,7 @@ def deployment_dir(jp_serverapp, group: str, name: str):
 
 
 async def test_a_200_mb_file_copies_with_live_progress_and_serves(
-    group, deploy_server, sklearn_model, jp_fetch, jp_serverapp
+    group, deploy_server, sklearn_model, jp_fetch, jp_serverapp, jp_client
 ):
     model_dir, rows, expected = sklearn_model
     payload = os.urandom(MB) * 200
@@ -76,7 +80,7 @@ async def test_a_200_mb_file_copies_with_live_progress_and_serves(
     assert sha256_tree(deployment_dir(jp_serverapp, group, "big") / "current") == sha256_tree(
         source
     )
-    assert invocations(final["endpoint"], rows) == expected
+    assert await predictions(jp_client, final["endpoint"], rows) == expected
 
 
 async def test_two_thousand_small_files_and_nested_directories(
@@ -96,7 +100,7 @@ async def test_two_thousand_small_files_and_nested_directories(
 
 
 async def test_records_history_deployed_by_and_an_update_by_alias(
-    group, deploy_server, sklearn_model, jp_fetch
+    group, deploy_server, sklearn_model, jp_fetch, jp_client
 ):
     model_dir, rows, expected = sklearn_model
     first, _ = register_version(deploy_server, "iris", model_dir)
@@ -119,7 +123,7 @@ async def test_records_history_deployed_by_and_an_update_by_alias(
     assert update["state"] == "done", update["error"]
     assert update["version"] == second  # the alias, resolved
     assert update["endpoint"] == first_job["endpoint"]  # the endpoint does not move
-    assert invocations(update["endpoint"], rows) == expected
+    assert await predictions(jp_client, update["endpoint"], rows) == expected
 
     _, record = await fetch_json(jp_fetch, *API, "groups", group, "deployments", "iris-prod")
     assert (record["model"], record["version"], record["requested"]) == (
@@ -128,7 +132,7 @@ async def test_records_history_deployed_by_and_an_update_by_alias(
         "@champion",
     )
     assert record["status"] == "serving"
-    assert record["invocations_url"] == f"{update['endpoint']}/invocations"
+    assert record["invocations_url"] == f"{update['endpoint']}invocations"
     assert [(h["from_version"], h["to_version"]) for h in record["history"]] == [
         (first, second),
         (None, first),
@@ -145,7 +149,7 @@ async def test_records_history_deployed_by_and_an_update_by_alias(
 
 
 async def test_delete_stops_serving_and_forgets(
-    group, deploy_server, sklearn_model, jp_fetch, jp_serverapp
+    group, deploy_server, sklearn_model, jp_fetch, jp_serverapp, jp_client
 ):
     import requests
 
@@ -158,8 +162,8 @@ async def test_delete_stops_serving_and_forgets(
         jp_fetch, *API, "groups", group, "deployments", "short-lived", method="DELETE"
     )
     assert (status, answer["deleted"]) == (200, "short-lived")
-    with pytest.raises(requests.ConnectionError):
-        invocations(final["endpoint"], rows)
+    with pytest.raises(requests.HTTPError, match="404"):  # nothing serves there any more
+        await predictions(jp_client, final["endpoint"], rows)
     assert not deployment_dir(jp_serverapp, group, "short-lived").exists()
     status, _ = await fetch_json(jp_fetch, *API, "groups", group, "deployments", "short-lived")
     assert status == 404
@@ -226,7 +230,7 @@ async def test_a_symlink_in_a_local_store_is_refused(
 
 
 async def test_a_local_file_store_is_copied_directly(
-    group, deploy_server, sklearn_model, jp_fetch, jp_serverapp, tmp_path
+    group, deploy_server, sklearn_model, jp_fetch, jp_serverapp, tmp_path, jp_client
 ):
     model_dir, rows, expected = sklearn_model
     experiment = local_experiment(deploy_server, tmp_path / "file-store")
@@ -244,7 +248,7 @@ async def test_a_local_file_store_is_copied_directly(
     assert sha256_tree(deployment_dir(jp_serverapp, group, "files") / "current") == sha256_tree(
         source
     )
-    assert invocations(final["endpoint"], rows) == expected
+    assert await predictions(jp_client, final["endpoint"], rows) == expected
 
 
 @pytest.fixture
@@ -259,7 +263,9 @@ def slow_group(deploy_server, bindings):
     proxy.close()
 
 
-async def serving_then_interrupted(jp_fetch, jp_serverapp, deploy_server, sklearn_model, interrupt):
+async def serving_then_interrupted(
+    jp_fetch, jp_serverapp, jp_client, deploy_server, sklearn_model, interrupt
+):
     """Deploy v1 (serving), start v2 (200 MB), interrupt it halfway; return (v1 job, v2 job)."""
     model_dir, rows, expected = sklearn_model
     first, _ = register_version(deploy_server, "slow-model", model_dir)
@@ -286,33 +292,33 @@ async def serving_then_interrupted(jp_fetch, jp_serverapp, deploy_server, sklear
     assert not any((directory / "staging").glob("*"))  # the partial copy is gone
     _, record = await fetch_json(jp_fetch, *API, "groups", "slow", "deployments", "steady")
     assert (record["version"], record["status"]) == (first, "serving")
-    assert invocations(serving["endpoint"], rows) == expected  # still serving
+    assert await predictions(jp_client, serving["endpoint"], rows) == expected  # still serving
     return final
 
 
 async def test_cancel_halfway_leaves_the_previous_deployment_serving(
-    slow_group, jp_fetch, jp_serverapp, deploy_server, sklearn_model
+    slow_group, jp_fetch, jp_serverapp, jp_client, deploy_server, sklearn_model
 ):
     async def cancel(job_id):
         status, _ = await fetch_json(jp_fetch, *API, "jobs", job_id, method="DELETE")
         assert status == 200
 
     final = await serving_then_interrupted(
-        jp_fetch, jp_serverapp, deploy_server, sklearn_model, cancel
+        jp_fetch, jp_serverapp, jp_client, deploy_server, sklearn_model, cancel
     )
     assert final["state"] == "cancelled"
     assert 0 < final["bytes_done"] < final["bytes_total"]
 
 
 async def test_a_killed_copy_process_leaves_the_previous_deployment_serving(
-    slow_group, jp_fetch, jp_serverapp, deploy_server, sklearn_model
+    slow_group, jp_fetch, jp_serverapp, jp_client, deploy_server, sklearn_model
 ):
     async def kill(job_id):
         process = service_of(jp_serverapp).deployments.jobs[job_id].process
         os.kill(process.pid, signal.SIGKILL)
 
     final = await serving_then_interrupted(
-        jp_fetch, jp_serverapp, deploy_server, sklearn_model, kill
+        jp_fetch, jp_serverapp, jp_client, deploy_server, sklearn_model, kill
     )
     assert (final["state"], final["error"]["code"]) == ("failed", "killed")
     assert "signal 9" in final["error"]["message"]
@@ -359,7 +365,7 @@ S3_KEY_ID, S3_SECRET = "AKIDTESTGROUPKEY", "group-only-s3-secret-9e1f"
 
 
 async def test_an_s3_store_with_the_binding_s_keys_only(
-    deploy_server, moto_s3, sklearn_model, bindings, jp_fetch, jp_serverapp, monkeypatch
+    deploy_server, moto_s3, sklearn_model, bindings, jp_fetch, jp_serverapp, monkeypatch, jp_client
 ):
     for name in [name for name in os.environ if name.startswith("AWS_")]:
         monkeypatch.delenv(name)  # the server's own environment holds no S3 keys
@@ -401,7 +407,7 @@ async def test_an_s3_store_with_the_binding_s_keys_only(
     assert {path: digest for path, digest in sha256_tree(deployed).items()} == {
         relative: hashlib.sha256(content).hexdigest() for relative, content in files.items()
     }
-    assert invocations(final["endpoint"], rows) == expected
+    assert await predictions(jp_client, final["endpoint"], rows) == expected
 
     _, body = await deploy(jp_fetch, "no-keys", "from-s3", "s3-iris", version)
     failed = (await follow(jp_fetch, body["job"]["id"]))[-1]
@@ -549,6 +555,7 @@ async def test_a_new_server_removes_staging_left_by_dead_jobs(deploy_server, tmp
         / "dead-job"
     )
     leftover.mkdir(parents=True)
+    (leftover.parents[1] / MARKER).write_text("")  # a deployment directory of ours
     (leftover / "half-copied.bin").write_bytes(b"x" * 1000)
     server = team_server(deploy_server.url, tmp_path).start()
     try:
@@ -565,7 +572,6 @@ async def test_a_new_server_removes_staging_left_by_dead_jobs(deploy_server, tmp
 async def test_serving_stops_with_the_server_and_resumes_when_it_starts_again(
     deploy_server, sklearn_model, tmp_path
 ):
-    import requests
 
     model_dir, rows, expected = sklearn_model
     version, _ = register_version(deploy_server, "restarts", model_dir)
@@ -574,16 +580,17 @@ async def test_serving_stops_with_the_server_and_resumes_when_it_starts_again(
         body = {"name": "survivor", "model": "restarts", "version": version}
         job = await finished(server, server.request("POST", TEAM_DEPLOYMENTS, body)["job"])
         assert job["state"] == "done", job["error"]
-        assert invocations(job["endpoint"], rows) == expected
+        assert invocations(server, job["endpoint"], rows) == expected
+        directory = Path(server.request("GET", f"{TEAM_DEPLOYMENTS}/survivor")["path"]).parents[1]
+        model_server = model_server_pid(directory)
 
         server.stop()
-        with pytest.raises(requests.ConnectionError):
-            invocations(job["endpoint"], rows)  # the model server stopped with Jupyter
+        assert stopped(model_server)  # the model server stopped with Jupyter
 
         server.start()
         deployment = await until_serving(server, "survivor")
-        assert deployment["endpoint"] == job["endpoint"]  # same port as before
-        assert invocations(job["endpoint"], rows) == expected
+        assert deployment["endpoint"] == job["endpoint"]  # the same address as before
+        assert invocations(server, job["endpoint"], rows) == expected
     finally:
         server.stop()
 
@@ -607,13 +614,13 @@ async def test_a_model_server_orphaned_by_a_killed_jupyter_is_replaced(
         assert server.process is not None
         os.kill(server.process.pid, signal.SIGKILL)  # Jupyter alone
         server.process.wait()
-        assert invocations(job["endpoint"], rows) == expected  # the orphan still serves
+        assert pid_alive(orphan) and ping_on_socket(directory) == 200  # the orphan still serves
 
         server.start()
         deployment = await until_serving(server, "orphan")
         assert not pid_alive(orphan)
         assert model_server_pid(directory) != orphan
         assert deployment["endpoint"] == job["endpoint"]
-        assert invocations(job["endpoint"], rows) == expected
+        assert invocations(server, job["endpoint"], rows) == expected
     finally:
         server.stop()

@@ -8,7 +8,7 @@ import os
 
 import ipywidgets as widgets
 import pytest
-from deploying import invocations, register_version
+from deploying import predictions, register_version
 from widget_text import button, leaves, visible_text
 
 from jupyter_mlflow_groups.client import ServerClient
@@ -37,7 +37,7 @@ def bar_values(panel: DeployPanel) -> list[float]:
 
 
 async def test_deploy_from_the_model_browser_then_update_an_existing_deployment(
-    client, deploy_server, sklearn_model
+    client, deploy_server, sklearn_model, jp_client
 ):
     model_dir, rows, expected = sklearn_model
     first, _ = register_version(
@@ -60,10 +60,11 @@ async def test_deploy_from_the_model_browser_then_update_an_existing_deployment(
     assert await act(panel.finished.wait, 300)
     text = visible_text(panel)
     assert f"Deployed panel-iris version {first} to 'panel-prod'" in text
-    assert "panel-prod serves at http://127.0.0.1:" in text
-    assert "requests.post(" in text and "/invocations" in text
+    assert "panel-prod serves at /a%40b/mlflow-groups/groups/dep/deployments/panel-prod/" in text
+    assert 'get_deploy_client("jupyter-mlflow-groups:/dep")' in text
+    assert 'client.predict("panel-prod", pd.DataFrame(' in text
     assert values == sorted(values) and values[-1] == 1.0  # mid-copy values: see the cancel test
-    assert invocations(panel.job["endpoint"], rows) == expected
+    assert await predictions(jp_client, panel.job["endpoint"], rows) == expected
 
     await act(button(browser, "Back").click)
     assert f"Version {first} | " in visible_text(

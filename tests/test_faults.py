@@ -31,6 +31,7 @@ from deploying import (
     follow,
     invocations,
     model_server_pid,
+    predictions,
     register_version,
     sha256_tree,
     team_server,
@@ -150,6 +151,7 @@ async def test_failed_deploys_leave_the_previous_deployment_serving(
     bindings,
     jp_fetch,
     jp_serverapp,
+    jp_client,
 ):
     model_dir, rows, expected = sklearn_model
     version, _ = register_version(deploy_server, "faulty", model_dir)
@@ -199,7 +201,7 @@ async def test_failed_deploys_leave_the_previous_deployment_serving(
     _, record = await fetch_json(jp_fetch, *API, "groups", "g", "deployments", "steady")
     assert (record["version"], record["status"]) == (version, "serving")
     assert len(record["history"]) == 1
-    assert invocations(serving["endpoint"], rows) == expected
+    assert await predictions(jp_client, serving["endpoint"], rows) == expected
 
 
 async def test_the_copy_worker_times_out_on_a_silent_mlflow(silent_server, tmp_path):
@@ -268,7 +270,7 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
 
 async def test_a_full_disk_fails_the_copy_and_keeps_the_previous_deployment(
-    small_disk, deploy_server, sklearn_model, bindings, jp_fetch
+    small_disk, deploy_server, sklearn_model, bindings, jp_fetch, jp_client
 ):
     model_dir, rows, expected = sklearn_model
     small, _ = register_version(deploy_server, "roomy", model_dir)
@@ -293,7 +295,7 @@ async def test_a_full_disk_fails_the_copy_and_keeps_the_previous_deployment(
     assert shutil.disk_usage(small_disk).free >= free_before - MB  # the space came back
     _, record = await fetch_json(jp_fetch, *API, "groups", "g", "deployments", "tight")
     assert (record["version"], record["status"]) == (small, "serving")
-    assert invocations(serving["endpoint"], rows) == expected
+    assert await predictions(jp_client, serving["endpoint"], rows) == expected
 
     _, body = await deploy(jp_fetch, "g", "tight", "roomy", small)
     again = (await follow(jp_fetch, body["job"]["id"]))[-1]
@@ -345,7 +347,7 @@ async def test_jupyter_killed_during_a_copy_keeps_the_previous_deployment(
         assert (record["version"], record["job"]) == (first, None)  # not stuck "deploying"
         assert not any((directory / "staging").glob("*"))
         assert sha256_tree(directory / "current") == files_before
-        assert invocations(serving["endpoint"], rows) == expected
+        assert invocations(server, serving["endpoint"], rows) == expected
         with pytest.raises(Exception, match="404"):  # the interrupted job died with its server
             server.request("GET", f"/mlflow-groups/api/jobs/{job['id']}")
 
@@ -390,14 +392,17 @@ async def test_while_a_crashed_managed_mlflow_restarts_users_are_told_and_kernel
             interval=0.05,
         )
         assert "stopped" not in states, states  # it restarts: never shown as stopped
-        after = await until(lambda: running(server))
-        assert after["managed"]["url"] == before["managed"]["url"]
-        code = (
+        await until(lambda: running(server))
+        code = (  # what MLflow's client does with the kernel's variables
             "import os, urllib.request\n"
             "url = os.environ['MLFLOW_TRACKING_URI']\n"
-            "print(url, urllib.request.urlopen(url + '/health', timeout=10).status)"
+            "token = os.environ['MLFLOW_TRACKING_TOKEN']\n"
+            "request = urllib.request.Request(url + '/api/2.0/mlflow/experiments/search"
+            "?max_results=1', headers={'Authorization': 'Bearer ' + token})\n"
+            "print(url, urllib.request.urlopen(request, timeout=10).status)"
         )
-        assert (await server.execute(kernel, code)).split() == [before["managed"]["url"], "200"]
+        proxied = f"{server.url}/mlflow-groups/groups/default/mlflow"
+        assert (await server.execute(kernel, code)).split() == [proxied, "200"]
     finally:
         server.stop()
 

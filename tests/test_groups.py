@@ -54,6 +54,7 @@ def test_default_group_then_first_group(resolver_for, bindings):
     assert resolver.active_group("alice") == "shared"
     assert resolver.active_group("carol") == "open"  # not in the default group: their first
     bindings.write({"groups": {"closed": {"tracking_uri": "http://c", "members": []}}})
+    resolver.store.current()  # as each request and kernel start re-reads it first
     assert resolver.active_group("alice") is None
 
 
@@ -74,6 +75,7 @@ def test_a_choice_that_is_no_longer_allowed_falls_back(resolver_for, bindings):
             "groups": {**GROUPS["groups"], "team-a": {"tracking_uri": "http://a", "members": []}},
         }
     )
+    resolver.store.current()  # as each request and kernel start re-reads it first
     assert resolver.active_group("alice") == "shared"
 
 

@@ -14,9 +14,11 @@ import urllib.error
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import pytest
-from deploying import finished, register_version
+import requests
+from deploying import finished, invocations, register_version
 from jupyter_process import JupyterClient
 from servers import free_port
 
@@ -93,7 +95,9 @@ async def test_a_user_cannot_activate_browse_or_deploy_in_another_group(hub):
 
 
 async def test_a_deployment_in_ones_group_is_recorded_under_the_hub_user(hub, sklearn_model):
-    model_dir, _, _ = sklearn_model
+    """...and its endpoint answers through the Hub's proxy, under the user's prefix, for the
+    user's own token only; so does the group's MLflow."""
+    model_dir, rows, predicted = sklearn_model
     version, _ = register_version(hub.team_a_mlflow, "hub-iris", model_dir)
     ada = hub.ada
     deployments = f"{API}/groups/team-a/deployments"
@@ -106,6 +110,18 @@ async def test_a_deployment_in_ones_group_is_recorded_under_the_hub_user(hub, sk
     assert deployment["updated_by"] == "ada"
     model = ada.request("GET", f"{API}/groups/team-a/models/hub-iris")
     assert {v["version"]: v["deployed_by"] for v in model["versions"]}[version] == ["hub-iris"]
+
+    endpoint = deployment["endpoint"]
+    assert endpoint == "/user/ada/mlflow-groups/groups/team-a/deployments/hub-iris/"
+    assert invocations(ada, endpoint, rows) == predicted  # through the Hub's proxy
+    with pytest.raises(requests.HTTPError, match="403"):  # bob's token: the Hub says no
+        invocations(JupyterClient(ada.url, hub.bob.token), endpoint, rows)
+    ui = ada.request("GET", f"{API}/groups")["groups"][0]["ui_url"]
+    assert ui == "/user/ada/mlflow-groups/groups/team-a/mlflow/"
+    page = requests.get(
+        urljoin(ada.url, ui), headers={"Authorization": f"token {ada.token}"}, timeout=30
+    )
+    assert page.status_code == 200 and "<title>MLflow</title>" in page.text
     ada.request("DELETE", f"{deployments}/hub-iris")
 
 

@@ -222,7 +222,7 @@ async def test_a_jupyter_server_as_installed_gives_kernels_the_magics(tmp_path):
 
 
 async def test_the_overview_shows_the_group_its_binding_masked_and_its_status(
-    groups, jp_fetch, jp_serverapp
+    groups, jp_fetch, jp_serverapp, jp_base_url
 ):
     kernel = await start_kernel(jp_fetch)
     cell = await run_cell(jp_serverapp, kernel, "%mlflow_group")
@@ -230,7 +230,8 @@ async def test_the_overview_shows_the_group_its_binding_masked_and_its_status(
     lines = cell.stdout.splitlines()
     assert lines[0] == "MLflow group: reg (this kernel's group, and the active group)"
     assert f"  tracking URI   {groups['reg']}" in lines
-    assert f"  MLflow UI      {groups['reg']}" in lines
+    # its credentials would stand in a browser's way: the UI is shown through Jupyter
+    assert f"  MLflow UI      {jp_base_url}mlflow-groups/groups/reg/mlflow/" in lines
     assert "  registry URI   the tracking URI" in lines
     assert (
         "  credentials    basic: MLFLOW_TRACKING_PASSWORD=***, MLFLOW_TRACKING_USERNAME=svc-reg"
@@ -289,7 +290,8 @@ async def test_use_switches_the_server_and_this_kernel(groups, jp_fetch, jp_serv
         f"This kernel now uses the MLflow group 'writable' (was 'reg'): MLflow at "
         f"{groups['writable']}.",
         "  set: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, JUPYTER_MLFLOW_GROUP, "
-        "MLFLOW_TRACKING_PASSWORD, MLFLOW_TRACKING_URI, MLFLOW_TRACKING_USERNAME",
+        "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT, MLFLOW_TRACKING_PASSWORD, MLFLOW_TRACKING_URI, "
+        "MLFLOW_TRACKING_USERNAME",
         # MLFLOW_REGISTRY_URI: mlflow.set_registry_uri() had set it
         "  removed: MLFLOW_EXPERIMENT_ID, MLFLOW_REGISTRY_URI, MLFLOW_S3_ENDPOINT_URL, REG_ONLY",
         "New kernels use the group 'writable'. Other running kernels keep their group until "
@@ -687,9 +689,9 @@ def test_a_server_that_went_away_is_said_so(closed_url):
 
 
 async def test_deploy_and_deployments(
-    deploy_server, sklearn_model, bindings, jp_fetch, jp_serverapp
+    deploy_server, sklearn_model, bindings, jp_fetch, jp_serverapp, jp_client
 ):
-    from deploying import invocations, register_version
+    from deploying import predictions, register_version
 
     model_dir, rows, expected = sklearn_model
     version, _ = register_version(deploy_server, "magic-iris", model_dir)
@@ -727,7 +729,7 @@ async def test_deploy_and_deployments(
         version,
         "serving",
     )
-    assert invocations(row["endpoint"], rows) == expected
+    assert await predictions(jp_client, row["endpoint"], rows) == expected
 
     bad = await run_cell(jp_serverapp, kernel, "%mlflow_group deploy magic-iris")
     assert not bad.ok and "usage: %mlflow_group deploy" in bad.stderr

@@ -10,15 +10,26 @@ import os
 import signal
 import time
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import pytest
 import requests
 from jupyter_process import JupyterServerProcess, stopped
 from kernels import ENV_CODE
+from process_facts import listening_tcp_ports
 
-from jupyter_mlflow_groups.managed import ManagedServers, healthy
+from jupyter_mlflow_groups.managed import HEALTH, ManagedServers, managed_server
 
 STATUS = "/mlflow-groups/api/groups/default/status"
+MLFLOW = "/mlflow-groups/groups/default/mlflow"
+
+
+def through_jupyter(server: JupyterServerProcess, method: str, path: str, **kwargs) -> Any:
+    """A call to the managed MLflow's API as any member's client makes it: at the server's
+    proxy, with Jupyter's token."""
+    headers = {"Authorization": f"token {server.token}"}
+    return requests.request(method, f"{server.url}{MLFLOW}{path}", headers=headers, **kwargs)
 
 
 async def until(check, timeout: float = 120.0, interval: float = 0.25):
@@ -81,32 +92,38 @@ async def test_zero_configuration_gives_a_working_managed_group(servers, shared_
     )
     output = (await server.execute(server.start_kernel(), code, timeout=120)).splitlines()
     env = json.loads(output[0])
-    assert env["MLFLOW_TRACKING_URI"] == status["managed"]["url"]
+    assert env["MLFLOW_TRACKING_URI"] == f"{server.url}{MLFLOW}"  # through Jupyter, as a member
     assert output[-1] == "0.5"
     early_env = json.loads(await server.execute(early, ENV_CODE))
-    assert early_env["MLFLOW_TRACKING_URI"] == status["managed"]["url"]
+    assert early_env["MLFLOW_TRACKING_URI"] == f"{server.url}{MLFLOW}"
 
 
-async def test_the_url_is_known_from_the_start_of_supervision(tmp_path):
-    """A kernel started in the first instant gets the URL the server will answer at (not none,
-    which would send its runs to a local ./mlruns)."""
+async def test_the_socket_is_known_from_the_start_and_private(tmp_path):
+    """Requests in the first instant wait for the socket the server will answer on; only this
+    account may enter its directory, and the server listens on no TCP port."""
     managed = ManagedServers(logging.getLogger("test"))
     managed.ensure("g", tmp_path)
-    url = managed.url("g")
-    assert url and url.startswith("http://127.0.0.1:")
+    upstream = managed.upstream("g")
+    assert upstream is not None and upstream.socket
+    socket = Path(upstream.socket)
     try:
         await until(lambda: managed.state("g").state == "running")
-        assert managed.url("g") == url and await healthy(url)
+        assert managed.upstream("g") == upstream
+        assert await managed_server(tmp_path, "g").healthy(HEALTH, str(socket))
+        assert socket.parent.stat().st_mode & 0o777 == 0o700
+        assert socket.parent.stat().st_uid == os.getuid()
+        pid = managed.state("g").pid
+        assert not listening_tcp_ports(pid), "the managed MLflow listens on TCP"
     finally:
         await managed.stop_all()
+    assert not socket.exists()
 
 
 async def test_a_killed_managed_server_comes_back_with_its_data(servers):
     server = servers()
     before = await until(lambda: running(server))
-    url = before["managed"]["url"]
-    requests.post(
-        f"{url}/api/2.0/mlflow/experiments/create", json={"name": "survives"}, timeout=10
+    through_jupyter(
+        server, "POST", "/api/2.0/mlflow/experiments/create", json={"name": "survives"}, timeout=10
     ).raise_for_status()
 
     os.killpg(before["managed"]["pid"], signal.SIGKILL)
@@ -114,9 +131,10 @@ async def test_a_killed_managed_server_comes_back_with_its_data(servers):
     after = await until(lambda: running(server))
     assert after["managed"]["pid"] != before["managed"]["pid"]
     assert after["managed"]["restarts"] >= 1
-    assert after["managed"]["url"] == url  # the same port: running kernels keep working
-    found = requests.get(
-        f"{after['managed']['url']}/api/2.0/mlflow/experiments/get-by-name",
+    found = through_jupyter(  # the same address as before: running kernels keep working
+        server,
+        "GET",
+        "/api/2.0/mlflow/experiments/get-by-name",
         params={"experiment_name": "survives"},
         timeout=10,
     )
@@ -130,8 +148,16 @@ async def test_two_jupyter_servers_share_one_managed_server(servers):
     second = servers()
     shared = await until(lambda: running(second))
     assert shared["managed"]["pid"] == owner["managed"]["pid"]  # reused, not a second one
-    assert shared["managed"]["url"] == owner["managed"]["url"]
     assert (owner["managed"]["owned"], shared["managed"]["owned"]) == (True, False)
+    created = through_jupyter(
+        first, "POST", "/api/2.0/mlflow/experiments/create", json={"name": "shared"}, timeout=10
+    )
+    created.raise_for_status()
+    seen = through_jupyter(
+        second, "GET", "/api/2.0/mlflow/experiments/get-by-name",
+        params={"experiment_name": "shared"}, timeout=10,
+    )  # fmt: skip
+    assert seen.status_code == 200  # one server, one registry, reached by both
 
     first.stop()  # its MLflow server stops with it; the second Jupyter server takes over
     taken_over = await until(
@@ -178,14 +204,15 @@ async def test_deploying_from_a_managed_group_reads_its_artifact_directory(serve
     server = servers()
     status = await until(lambda: running(server))
     model_dir, _, _ = sklearn_model
-    client = mlflow.MlflowClient(status["managed"]["url"])
-    experiment = client.create_experiment("managed-deploy")
-    run = client.create_run(experiment)
-    client.log_artifacts(run.info.run_id, str(model_dir), "model")
-    client.create_registered_model("managed-iris")
-    version = client.create_model_version(
-        "managed-iris", f"{run.info.artifact_uri}/model", run.info.run_id
-    )
+    client = mlflow.MlflowClient(f"{server.url}{MLFLOW}")
+    with mock.patch.dict(os.environ, {"MLFLOW_TRACKING_TOKEN": server.token}):
+        experiment = client.create_experiment("managed-deploy")
+        run = client.create_run(experiment)
+        client.log_artifacts(run.info.run_id, str(model_dir), "model")
+        client.create_registered_model("managed-iris")
+        version = client.create_model_version(
+            "managed-iris", f"{run.info.artifact_uri}/model", run.info.run_id
+        )
     body = {"name": "local-copy", "model": "managed-iris", "version": version.version}
     job = server.request("POST", "/mlflow-groups/api/groups/default/deployments", body)["job"]
     path = f"/mlflow-groups/api/jobs/{job['id']}"

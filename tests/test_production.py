@@ -144,5 +144,5 @@ async def test_deploying_from_s3_and_serving(production, registered):
         for key, content in in_s3.items()
         if key.startswith(model_prefix)
     }
-    assert invocations(job["endpoint"], registered["rows"]) == registered["predictions"]
+    assert invocations(jupyter, job["endpoint"], registered["rows"]) == registered["predictions"]
     jupyter.request("DELETE", f"{deployments}/iris-prod")

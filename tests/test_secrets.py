@@ -170,8 +170,9 @@ async def test_no_secret_in_browse_deploy_magics_widgets_or_files(
         kernel = await start_kernel(jp_fetch)
         env = await kernel_env(jp_serverapp, kernel)
         printed = await run_in_kernel(jp_serverapp, kernel, RUN_MAGICS, 120, messages)
-        _, listing = await fetch_json(jp_fetch, *API, "groups", "wrong", "deployments")
-        from_wrong = await follow(jp_fetch, listing["deployments"][0]["job"])
+        jobs = jp_serverapp.web_app.settings["mlflow_groups_service"].deployments.jobs
+        (job_id,) = [i for i, job in jobs.items() if job.deployment == "from-wrong"][1:]
+        from_wrong = await follow(jp_fetch, job_id)  # the magic's job (the first was REST's)
         bodies.append(json.dumps(from_wrong))
         printed += await run_in_kernel(jp_serverapp, kernel, WIDGET_STATE, 60, messages)
         for parts in (("api", "kernelspecs"), ("api", "kernels"), ("api", "sessions")):
@@ -195,3 +196,29 @@ async def test_no_secret_in_browse_deploy_magics_widgets_or_files(
             assert secret not in body, (secret, body[:300])
         for name, text in files.items():
             assert secret not in text, (secret, name)
+
+
+async def test_a_secret_resolved_into_a_tracking_uri_is_never_shown(
+    bindings, jp_fetch, caplog, monkeypatch, closed_url
+):
+    """An admin put a token in the tracking URI's path through a reference: status, browse and a
+    failed deploy name the URI as written, never what the reference resolved to."""
+    url_secret = "url-secret-7c3e"
+    monkeypatch.setenv("TEAM_URL_TOKEN", url_secret)
+    bindings.write(
+        {"groups": {"g": {"tracking_uri": f"{closed_url}/token-${{env:TEAM_URL_TOKEN}}"}}}
+    )
+    bodies = []
+    with caplog.at_level(logging.DEBUG):
+        _, groups = await fetch_json(jp_fetch, *API, "groups")
+        _, status = await fetch_json(jp_fetch, *API, "groups", "g", "status")
+        _, models = await fetch_json(jp_fetch, *API, "groups", "g", "models")
+        _, started = await deploy(jp_fetch, "g", "from-url", MODEL, "1")
+        job = (await follow(jp_fetch, started["job"]["id"]))[-1]
+        bodies += [json.dumps(body) for body in (groups, status, models, job)]
+    assert groups["groups"][0]["ui"] == "proxy"  # its URL may hold a secret: never linked
+    assert status["code"] == "unreachable" and "${env:TEAM_URL_TOKEN}" in status["message"]
+    assert models["error"]["code"] == "unreachable"
+    assert job["state"] == "failed" and job["error"]["code"] == "unreachable"
+    for text in [*bodies, caplog.text]:
+        assert url_secret not in text

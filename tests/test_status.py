@@ -270,10 +270,11 @@ async def test_stores_the_server_cannot_ask_are_reported_unchecked(bindings, jp_
     assert "does not check it" in body["message"]
 
 
-async def test_a_managed_group_whose_server_is_starting_says_so(bindings, jp_fetch):
+async def test_a_managed_group_whose_server_is_starting_says_so(bindings, jp_fetch, jp_base_url):
     """Asked at once (an MLflow server takes seconds to start): configured, not yet answering."""
     body = await status_of(jp_fetch, bindings, {"mode": "managed"})
     assert (body["code"], body["configured"], body["ok"]) == ("starting", True, False)
     assert body["managed"]["state"] == "starting"
-    assert body["managed"]["url"].startswith("http://127.0.0.1:")  # known before it answers
+    proxied = f"{jp_base_url}mlflow-groups/groups/g/mlflow"  # reached through Jupyter
+    assert (body["tracking_uri"], body["ui_url"]) == (proxied, f"{proxied}/")
     assert "server.log" in body["hint"]

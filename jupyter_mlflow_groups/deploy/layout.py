@@ -1,24 +1,38 @@
 """Where a deployment's files live, and the atomic switch between releases.
 
     <deploy root>/<name>/
+        .jupyter-mlflow-groups           our marker: the directory is the extension's
         current   -> releases/<job id>   a symlink, replaced atomically (rename over it)
         releases/<job id>/               complete, verified copies of a version's artifacts
         staging/<job id>/                copies in progress; never served, removed on failure
+        jobs.log, serve.log, serve.pid   the copy jobs' and the model server's
 
 A copy lands in staging; only once verified is it renamed into releases/ (same filesystem, so
 the rename is atomic) and `current` re-pointed with one `rename(2)`. A job that fails, is
 cancelled or killed never touches `current` or a release; its staging is removed then, or at the
 next server start.
+
+The extension never deletes what it did not create: a deployment's directory is claimed (created
+with the marker) before anything is written in it, a directory of the same name that exists
+without the marker (an admin's own folder) is refused, and removal deletes only the entries
+above, then the directory if nothing else is left in it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import stat
 from pathlib import Path, PurePosixPath
 
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+#: The file that marks a deployment directory as created by the extension.
+MARKER = ".jupyter-mlflow-groups"
+#: The files the extension writes in a deployment's directory, removed with the deployment.
+JOBS_LOG, SERVE_LOG, SERVE_PID = "jobs.log", "serve.log", "serve.pid"
+OWN_FILES = (JOBS_LOG, SERVE_LOG, SERVE_PID)
 
 
 class UnsafePath(ValueError):
@@ -59,6 +73,23 @@ class DeploymentLayout:
         self.releases = self.directory / "releases"
         self.staging = self.directory / "staging"
 
+    def claim(self) -> None:
+        """Make the deployment's directory ours before anything is written in it: create it with
+        our marker, or accept it if it has the marker; UnsafePath if it exists without (a folder
+        of the admin's that happens to have the deployment's name), so nothing of it is touched."""
+        try:
+            self.directory.mkdir(parents=True)
+        except FileExistsError:
+            if not is_ours(self.directory):
+                raise UnsafePath(
+                    f"{self.directory} exists and was not created by jupyter-mlflow-groups: "
+                    "choose another deployment name or remove it"
+                ) from None
+            return
+        (self.directory / MARKER).write_text(
+            "Created by jupyter-mlflow-groups for a deployment; removed with it.\n"
+        )
+
     def staging_for(self, job_id: str) -> Path:
         return self.staging / job_id
 
@@ -94,11 +125,38 @@ class DeploymentLayout:
         shutil.rmtree(target, ignore_errors=True)
 
     def remove(self) -> None:
-        shutil.rmtree(self.directory, ignore_errors=True)
+        """Delete what the extension created in the deployment's directory, then the directory if
+        nothing else is left in it; a directory without our marker is left alone entirely."""
+        if not is_ours(self.directory):
+            return
+        for directory in (self.releases, self.staging):
+            shutil.rmtree(directory, ignore_errors=True)  # refuses to follow a symlink
+        links = [self.current, *self.directory.glob(".current-*")]  # .current-*: switches cut short
+        files = [self.directory / name for name in OWN_FILES]
+        for path in [*(link for link in links if link.is_symlink()), *files]:
+            with contextlib.suppress(OSError):  # gone already, or not a file: not ours
+                path.unlink()
+        with contextlib.suppress(OSError):  # gone meanwhile, or something was written in it
+            if [path.name for path in self.directory.iterdir()] == [MARKER]:
+                (self.directory / MARKER).unlink()
+                self.directory.rmdir()
+
+
+def is_ours(directory: Path) -> bool:
+    """Whether `directory` is a real directory (not a symlink) holding our marker file."""
+    try:
+        directory_mode = os.lstat(directory).st_mode
+        marker_mode = os.lstat(directory / MARKER).st_mode
+    except OSError:
+        return False
+    return stat.S_ISDIR(directory_mode) and stat.S_ISREG(marker_mode)
 
 
 def leftover_staging(root: Path) -> list[Path]:
-    """Staging directories under a deploy root (each belongs to a job that did not finish)."""
+    """Staging directories under a deploy root (each belongs to a job that did not finish), in
+    deployment directories of ours only."""
     if not root.is_dir():
         return []
-    return [path for path in root.glob("*/staging/*") if path.is_dir()]
+    return [
+        path for path in root.glob("*/staging/*") if path.is_dir() and is_ours(path.parent.parent)
+    ]

@@ -15,19 +15,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..bindings import GroupBinding, env_for, secret_values
+from ..bindings import GroupBinding, secret_values
 from ..errors import ApiError
+from ..links import Links
+from ..processes import private_root
 from ..secrets import redact
+from ..upstream import Upstream
 from .jobs import Job
-from .layout import DeploymentLayout, UnsafePath, check_deployment_name, leftover_staging
+from .layout import (
+    JOBS_LOG,
+    DeploymentLayout,
+    UnsafePath,
+    check_deployment_name,
+    leftover_staging,
+)
 from .records import DeploymentRecord, DeploymentStore, now
-from .serving import LOCAL, LocalServers, ServingError, endpoint_of, publish
+from .serving import LOCAL, LocalServers, ServingError, publish
 
 
 class GroupAccess(Protocol):
     """What deployments need from the rest of the extension."""
 
     user: str
+    links: Links
 
     def binding(self, group: str) -> GroupBinding: ...  # 403/404 unless the user is in it
 
@@ -35,9 +45,13 @@ class GroupAccess(Protocol):
 
     def worker_environment(self, binding: GroupBinding) -> dict[str, str]: ...
 
+    def serving_environment(self, binding: GroupBinding) -> dict[str, str]: ...
+
     def deploy_root(self, binding: GroupBinding) -> Path: ...
 
     def local_artifacts(self, binding: GroupBinding) -> Path | None: ...
+
+    def tracking_socket(self, binding: GroupBinding) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -47,7 +61,8 @@ class _Context:
     binding: GroupBinding
     root: Path
     store: DeploymentStore
-    env: dict[str, str]
+    env: dict[str, str]  # a copy worker's (and a publishing process's)
+    serving_env: dict[str, str]  # a local model server's
     secrets: list[str]
 
 
@@ -60,18 +75,21 @@ class DeploymentManager:
         copy_threads: int = 16,
         copy_timeout: float = 60.0,
         serve_timeout: float = 180.0,
+        max_copies: int = 4,
         on_change: Callable[[str], None] = lambda group: None,
     ) -> None:
         self.access = access
         self.log = log
         self.copy_threads = copy_threads
         self.copy_timeout = copy_timeout
+        self._copy_slots = asyncio.Semaphore(max_copies)  # the rest wait, queued
         self.servers = LocalServers(serve_timeout)
         self.on_change = on_change
         self.jobs: dict[str, Job] = {}
         self._active: dict[tuple[str, str], Job] = {}
         self._stores: dict[Path, DeploymentStore] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._queued: dict[str, asyncio.Task[Any]] = {}  # each job's task, until it ends
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -108,6 +126,19 @@ class DeploymentManager:
         context = await self._context(group)
         return await asyncio.to_thread(context.store.serving, model)
 
+    def upstream(self, group: str, name: str) -> Upstream:
+        """Where a member's request to a local deployment goes (the proxy's target)."""
+        self.access.binding(group)  # the user must be in the group
+        upstream = self.servers.upstream((group, name))
+        if upstream is None:
+            raise ApiError(
+                503 if (group, name) in self._active else 404,
+                "not_found",
+                f"Group '{group}' has no local deployment '{name}' serving now: list the group's "
+                "deployments to see what serves.",
+            )
+        return upstream
+
     def job(self, job_id: str) -> Job:
         job = self.jobs.get(job_id)
         if job is None:
@@ -132,7 +163,11 @@ class DeploymentManager:
                 400, "bad_request", f"'{version}' is neither a version number nor an @alias."
             )
         context = await self._context(group)
-        running = self._active.get((group, name))
+        try:  # its directory becomes ours before anything is written (or a job starts)
+            await asyncio.to_thread(DeploymentLayout(context.root, name).claim)
+        except UnsafePath as error:
+            raise ApiError(409, "conflict", str(error)) from None
+        running = self._active.get((group, name))  # from here on, no await until registered
         if running is not None:
             raise ApiError(
                 409,
@@ -149,7 +184,7 @@ class DeploymentManager:
         )
         self.jobs[job.id] = job
         self._active[(group, name)] = job
-        self._spawn(self._run(job, context))
+        self._queued[job.id] = self._spawn(self._run(job, context))
         self.log.info(
             "MLflow groups: job %s deploys %s %s to %s/%s", job.id, model, version, group, name
         )
@@ -166,7 +201,9 @@ class DeploymentManager:
                 f"Job {job_id} is switching the deployment over: too late to cancel.",
             )
         job.cancel_requested = True
-        if job.process is not None and job.process.returncode is None:
+        if job.state == "queued":
+            self._queued[job.id].cancel()
+        elif job.process is not None and job.process.returncode is None:
             job.process.terminate()
         return job
 
@@ -235,10 +272,17 @@ class DeploymentManager:
 
     async def _run(self, job: Job, context: _Context) -> None:
         layout = DeploymentLayout(context.root, job.deployment)
-        outcome = await self._attempt(job, context, layout)
+        try:
+            async with self._copy_slots:  # a bounded number of copies at once; others queue
+                outcome = await self._attempt(job, context, layout)
+        except asyncio.CancelledError:
+            if not job.cancel_requested:
+                raise  # the server stops
+            outcome = "cancelled"  # while queued
         # the staging copy is gone before anyone can see the job finished
         await asyncio.to_thread(layout.discard_staging, job.id)
         self._active.pop((job.group, job.deployment), None)
+        self._queued.pop(job.id, None)
         if isinstance(outcome, tuple):
             job.fail(*outcome)
         else:
@@ -249,6 +293,8 @@ class DeploymentManager:
         self, job: Job, context: _Context, layout: DeploymentLayout
     ) -> str | tuple[str, str]:
         """Copy, then switch: `done` or `cancelled`, else (error code, message)."""
+        if job.cancel_requested:  # cancelled while queued
+            return "cancelled"
         try:
             verified = await self._copy(job, context, layout)
             if job.cancel_requested:
@@ -261,6 +307,8 @@ class DeploymentManager:
             return "done"
         except ServingError as error:
             return "serving", str(error)
+        except UnsafePath as error:
+            return "unsafe_path", str(error)
         except Exception as error:  # never leave a job running forever
             self.log.exception("MLflow groups: job %s failed", job.id)
             return "internal_error", redact(f"{error.__class__.__name__}: {error}", context.secrets)
@@ -276,9 +324,11 @@ class DeploymentManager:
             "threads": self.copy_threads,
             "timeout": self.copy_timeout,
             "local_artifacts": str(local) if local else None,
+            "tracking_socket": self.access.tracking_socket(context.binding),
+            "download_hosts": list(context.binding.deploy.download_hosts),
         }
-        log_path = layout.directory / "jobs.log"
-        await asyncio.to_thread(layout.directory.mkdir, parents=True, exist_ok=True)
+        await asyncio.to_thread(layout.claim)  # UnsafePath: a folder we did not create
+        log_path = layout.directory / JOBS_LOG
         with log_path.open("ab") as log:
             job.process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "jupyter_mlflow_groups.deploy.worker",
@@ -327,13 +377,12 @@ class DeploymentManager:
         job.state = "serving"
         target = context.binding.deploy.target
         key = (job.group, job.deployment)
-        port = previous.port if previous else None
         try:
             if target == LOCAL:
-                port = await self.servers.start(
-                    key, release, port, context.env, layout.directory, context.secrets
+                await self.servers.start(
+                    key, release, context.serving_env, layout.directory, context.secrets
                 )
-                job.endpoint = endpoint_of(port)
+                job.endpoint = self.access.links.deployment(job.group, job.deployment)
             else:
                 job.endpoint = await publish(
                     target, "deploy", job.deployment, f"models:/{job.model}/{job.version}",
@@ -345,7 +394,7 @@ class DeploymentManager:
         record = DeploymentRecord(
             name=job.deployment, model=job.model, version=job.version, requested=job.requested,
             status="serving", target=target, updated_at=now(), updated_by=job.created_by,
-            port=port if target == LOCAL else None, release=str(release),
+            release=str(release),
         )  # fmt: skip
         await asyncio.to_thread(
             context.store.switch,
@@ -374,12 +423,7 @@ class DeploymentManager:
         if previous.target == LOCAL:
             try:
                 await self.servers.start(
-                    key,
-                    previous_release,
-                    previous.port,
-                    context.env,
-                    layout.directory,
-                    context.secrets,
+                    key, previous_release, context.serving_env, layout.directory, context.secrets
                 )
             except ServingError as error:
                 await asyncio.to_thread(context.store.set_status, key[1], "failed", str(error))
@@ -394,18 +438,13 @@ class DeploymentManager:
             )
             return
         try:
-            port = await self.servers.start(
-                key,
-                release,
-                record.port,
-                context.env,
-                layout.directory,
-                context.secrets,
+            await self.servers.start(
+                key, release, context.serving_env, layout.directory, context.secrets
             )
         except ServingError as error:
             await asyncio.to_thread(context.store.set_status, record.name, "failed", str(error))
             return
-        await asyncio.to_thread(context.store.set_status, record.name, "serving", None, port)
+        await asyncio.to_thread(context.store.set_status, record.name, "serving", None)
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -420,6 +459,7 @@ class DeploymentManager:
         root = self.access.deploy_root(binding)
         store = self._stores.get(root)
         if store is None:  # two first requests may both open it: keep one
+            await asyncio.to_thread(private_root, root, self.log)
             opened = await asyncio.to_thread(DeploymentStore, root / "deployments.sqlite")
             store = self._stores.setdefault(root, opened)
         return _Context(
@@ -427,12 +467,15 @@ class DeploymentManager:
             root=root,
             store=store,
             env=self.access.worker_environment(binding),
-            secrets=secret_values(env_for(binding)),
+            serving_env=self.access.serving_environment(binding),
+            secrets=secret_values(binding),
         )
 
     def _describe(self, group: str, record: DeploymentRecord) -> dict[str, Any]:
         job = self._active.get((group, record.name))
-        endpoint = endpoint_of(record.port) if record.port and record.target == LOCAL else None
+        endpoint = (
+            self.access.links.deployment(group, record.name) if record.target == LOCAL else None
+        )
         status = record.status
         if (
             record.target == LOCAL
@@ -441,12 +484,12 @@ class DeploymentManager:
         ):
             status = "stopped"
         return {
-            **{k: v for k, v in record.to_json().items() if k not in ("port", "release")},
+            **{k: v for k, v in record.to_json().items() if k != "release"},
             "group": group,
             "status": "deploying" if job else status,
             "model_uri": f"models:/{record.model}/{record.version}",
             "endpoint": endpoint,
-            "invocations_url": f"{endpoint}/invocations" if endpoint else None,
+            "invocations_url": f"{endpoint}invocations" if endpoint else None,
             "path": record.release,
             "job": job.id if job else None,
         }
@@ -460,10 +503,11 @@ class DeploymentManager:
             "updated_by": job.created_by, "job": job.id, "message": None, "history": [],
         }  # fmt: skip
 
-    def _spawn(self, coroutine: Awaitable[Any]) -> None:
+    def _spawn(self, coroutine: Awaitable[Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
 
 async def _until_exited(process: asyncio.subprocess.Process, grace: float = 10.0) -> None:

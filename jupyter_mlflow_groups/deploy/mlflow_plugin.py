@@ -89,18 +89,10 @@ class GroupDeploymentClient(BaseDeploymentClient):
     def predict(
         self, deployment_name: str | None = None, inputs: Any = None, endpoint: Any = None
     ) -> Any:
-        import requests
-
         deployment = self.get_deployment(deployment_name or "")
         if not deployment.get("invocations_url"):
             raise MlflowException(f"Deployment '{deployment_name}' is not serving.")
-        payload = _payload(inputs)
-        response = requests.post(deployment["invocations_url"], json=payload, timeout=60)
-        if not response.ok:
-            raise MlflowException(
-                f"The deployment answered {response.status_code}: {response.text[:300]}"
-            )
-        return response.json()
+        return self._call(self.client.invoke, deployment["invocations_url"], _payload(inputs))
 
     def _deploy(self, name: str, model_uri: str) -> dict[str, Any]:
         model, version = parse_model_uri(model_uri)

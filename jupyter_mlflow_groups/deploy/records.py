@@ -24,7 +24,6 @@ create table if not exists deployments (
     version text not null,
     requested text not null,
     status text not null,
-    port integer,
     release text,
     target text not null,
     updated_at text not null,
@@ -58,13 +57,16 @@ class DeploymentRecord:
     target: str
     updated_at: str
     updated_by: str
-    port: int | None = None
     release: str | None = None
     message: str | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+#: Columns a record is made of (files written by earlier versions may hold more: a port).
+_RECORD_FIELDS = frozenset(DeploymentRecord.__dataclass_fields__) - {"history"}
 
 
 class DeploymentStore:
@@ -115,9 +117,9 @@ class DeploymentStore:
         """Store the record of a deployment that now serves a new version, with its history."""
         with self._transaction() as connection:
             connection.execute(
-                "insert or replace into deployments (name, model, version, requested, status, port,"
+                "insert or replace into deployments (name, model, version, requested, status,"
                 " release, target, updated_at, updated_by, message)"
-                " values (:name, :model, :version, :requested, :status, :port, :release, :target,"
+                " values (:name, :model, :version, :requested, :status, :release, :target,"
                 " :updated_at, :updated_by, :message)",
                 {k: v for k, v in record.to_json().items() if k != "history"},
             )
@@ -134,14 +136,11 @@ class DeploymentStore:
                 ).fetchone(),
             )
 
-    def set_status(
-        self, name: str, status: str, message: str | None = None, port: int | None = None
-    ) -> None:
+    def set_status(self, name: str, status: str, message: str | None = None) -> None:
         with self._transaction() as connection:
             connection.execute(
-                "update deployments set status = ?, message = ?, port = coalesce(?, port)"
-                " where name = ?",
-                (status, message, port, name),
+                "update deployments set status = ?, message = ? where name = ?",
+                (status, message, name),
             )
 
     def delete(self, name: str) -> None:
@@ -156,4 +155,5 @@ class DeploymentStore:
             " order by id desc",
             (row["name"],),
         ).fetchall()
-        return DeploymentRecord(**dict(row), history=[dict(entry) for entry in history])
+        fields = {key: value for key, value in dict(row).items() if key in _RECORD_FIELDS}
+        return DeploymentRecord(**fields, history=[dict(entry) for entry in history])

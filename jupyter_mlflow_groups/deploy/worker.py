@@ -4,7 +4,17 @@
 
 It runs with the group's environment (tracking credentials, artifact-store keys), never the
 server's, and imports neither mlflow nor the server (mlflow only for exotic stores). The spec:
-`{"model", "requested" ("3" or "@alias"), "staging", "threads", "local_artifacts", "timeout"}`.
+`{"model", "requested" ("3" or "@alias"), "staging", "threads", "local_artifacts", "timeout",
+"tracking_socket", "download_hosts"}`; the last two are optional:
+
+- `tracking_socket`: the absolute path of a unix socket the tracking server listens on (a managed
+  group's MLflow, in a private directory). Every request to the tracking server (registry calls,
+  and `mlflow-artifacts:` downloads when `local_artifacts` is not set) goes there, with
+  `Host: localhost`, instead of to MLFLOW_TRACKING_URI's host and port.
+- `download_hosts`: `["host", "host:port", ...]`, other hosts whose MLflow artifact API
+  (`mlflow-artifacts://host:port/...`, `http(s)://host:port/.../mlflow-artifacts/artifacts/...`)
+  a version's artifacts may be downloaded from ("host": on any port). They never get the group's
+  credentials. Without it, such URIs must be on the tracking server's scheme, host and port.
 
 Events: `{"event": "plan", "version", "source", "files", "bytes"}`, `{"event": "progress",
 "bytes", "files"}` (every 0.1 s), `{"event": "verifying"}`, `{"event": "verified"}`, then
@@ -23,16 +33,17 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import quote, urlsplit
 
 from ..tracking_auth import TrackingAuth
 from .errors import CopyError, Stopped
 from .http_pool import HttpPool
 from .layout import UnsafePath, safe_relative
-from .sources import Artifact, ArtifactSource, source_for
+from .sources import Artifact, ArtifactSource, Store, download_hosts, source_for
 
 REGISTRY = "/api/2.0/mlflow"
 DEFAULT_TIMEOUT = 60.0  # seconds without an answer from MLflow or the artifact store
@@ -112,18 +123,81 @@ def field(pool: HttpPool, path: str, body: dict[str, Any], *keys: str) -> Any:
     return value
 
 
-def plan(source: ArtifactSource) -> list[Artifact]:
+def locations(pool: HttpPool, uri: str) -> Iterator[str]:
+    """Where a version's artifacts may be, best first. A `runs:/<run>/<path>` source is the run's
+    artifacts at <path>, else (MLflow 3 keeps a logged model's files apart from its run's) the
+    files of the run's logged model named like <path>'s first part: MLflow's own order."""
+    parts = urlsplit(uri)
+    if parts.scheme.lower() != "runs" or parts.netloc:
+        yield uri
+        return
+    run_id, _, path = parts.path.lstrip("/").partition("/")
+    api = f"{REGISTRY}/runs/get"
+    run = pool.get_json(api, {"run_id": run_id})
+    yield join_uri(str(field(pool, api, run, "run", "info", "artifact_uri")), path)
+    name, _, rest = path.partition("/")
+    for model_id in logged_model_ids(run):
+        api = f"{REGISTRY}/logged-models/{quote(model_id, safe='')}"
+        model = pool.get_json(api)
+        if field(pool, api, model, "model", "info", "name") == name:
+            yield join_uri(str(field(pool, api, model, "model", "info", "artifact_uri")), rest)
+
+
+def logged_model_ids(run: dict[str, Any]) -> list[str]:
+    """The logged models a run produced (`run.outputs.model_outputs`, MLflow 3), if any."""
+    outputs: Any = run
+    for key in ("run", "outputs", "model_outputs"):
+        outputs = outputs.get(key) if isinstance(outputs, dict) else None
+    if not isinstance(outputs, list):
+        return []
+    return [
+        o["model_id"] for o in outputs if isinstance(o, dict) and isinstance(o.get("model_id"), str)
+    ]
+
+
+def join_uri(base: str, path: str) -> str:
+    return f"{base.rstrip('/')}/{path}" if path else base
+
+
+def first_listed(candidates: Iterable[str], store: Store) -> tuple[ArtifactSource, list[Artifact]]:
+    """The first location that holds files, and its files; when none does, the first one's
+    "does not exist" if it had one."""
+    missing: CopyError | None = None
+    for location in candidates:
+        source = source_for(location, store)
+        try:
+            artifacts = source.list()
+        except CopyError as error:
+            if error.code != "not_found":
+                raise
+            missing, artifacts = missing or error, []
+        if artifacts:
+            return source, artifacts
+    if missing is not None:
+        raise missing
+    return source, artifacts
+
+
+def plan(candidates: Iterable[str], store: Store) -> tuple[ArtifactSource, list[Artifact]]:
+    """The source and its files, big ones first: a model (an MLmodel at its top), whose paths
+    all stay in the deployment directory, each once."""
     try:
-        artifacts = source.list()
+        source, artifacts = first_listed(candidates, store)
         for artifact in artifacts:
             safe_relative(artifact.path)
     except UnsafePath as error:
         raise CopyError("unsafe_path", str(error)) from None
-    if not any(artifact.path == "MLmodel" for artifact in artifacts):
+    paths = [artifact.path for artifact in artifacts]
+    if len(set(paths)) != len(paths):
+        twice = sorted({path for path in paths if paths.count(path) > 1})
+        raise CopyError(
+            "mlflow_error", f"{source.description} lists {', '.join(twice)} more than once"
+        )
+    if "MLmodel" not in paths:
         raise CopyError(
             "not_a_model", f"{source.description} holds no MLmodel file: it is not an MLflow model"
         )
-    return sorted(artifacts, key=lambda artifact: -(artifact.size or 0))  # big files first
+    return source, sorted(artifacts, key=lambda artifact: -(artifact.size or 0))  # big first
 
 
 def copy_all(
@@ -137,18 +211,26 @@ def copy_all(
     for directory in sorted({(staging / artifact.path).parent for artifact in artifacts}):
         directory.mkdir(parents=True, exist_ok=True)  # once, not once per file
 
+    failed = threading.Event()  # not `stop`: that one means the job was asked to stop
+
+    def should_stop() -> bool:
+        return stop.is_set() or failed.is_set()
+
     def copy_one(artifact: Artifact) -> None:
-        source.fetch(artifact, staging / artifact.path, progress.add_bytes, stop.is_set)
+        if should_stop():
+            raise Stopped()
+        try:
+            source.fetch(artifact, staging / artifact.path, progress.add_bytes, should_stop)
+        except BaseException:
+            failed.set()  # one failure stops the others at their next chunk
+            raise
         progress.add_file()
 
     with ThreadPoolExecutor(max(1, threads)) as pool:
         futures = [pool.submit(copy_one, artifact) for artifact in artifacts]
-        try:
-            for future in futures:
-                future.result()
-        except BaseException:
-            stop.set()  # one failure stops the others at their next chunk
-            raise
+    errors = [error for future in futures if (error := future.exception()) is not None]
+    if errors:  # the failure itself, not the others' stopping because of it
+        raise next((error for error in errors if not isinstance(error, Stopped)), errors[0])
 
 
 def verify(staging: Path, artifacts: list[Artifact]) -> None:
@@ -165,15 +247,15 @@ def verify(staging: Path, artifacts: list[Artifact]) -> None:
 
 def run(spec: dict[str, Any], env: dict[str, str], events: Events, stop: threading.Event) -> None:
     timeout = float(spec.get("timeout") or DEFAULT_TIMEOUT)
-    pool = HttpPool(TrackingAuth.from_env(env), timeout)
+    pool = HttpPool(TrackingAuth.from_env(env), timeout, tracking_socket(spec))
+    local = Path(spec["local_artifacts"]) if spec.get("local_artifacts") else None
+    store = Store(env, pool, local, download_hosts(spec.get("download_hosts")))
     model = spec["model"]
     version = resolve_version(pool, model, spec["requested"])
     path = f"{REGISTRY}/model-versions/get-download-uri"
     body = pool.get_json(path, {"name": model, "version": version})
     location = str(field(pool, path, body, "artifact_uri"))
-    local = Path(spec["local_artifacts"]) if spec.get("local_artifacts") else None
-    source = source_for(location, env, local, timeout)
-    artifacts = plan(source)
+    source, artifacts = plan(locations(pool, location), store)
     total = sum(artifact.size or 0 for artifact in artifacts)
     events.emit(
         "plan", version=version, source=source.description, files=len(artifacts), bytes=total
@@ -191,6 +273,18 @@ def run(spec: dict[str, Any], env: dict[str, str], events: Events, stop: threadi
     events.emit("verifying")
     verify(staging, artifacts)
     events.emit("verified")
+
+
+def tracking_socket(spec: dict[str, Any]) -> str | None:
+    """The spec's `tracking_socket`: the absolute path of a unix socket, or None."""
+    value = spec.get("tracking_socket")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not os.path.isabs(value):
+        raise CopyError(
+            "bad_request", f"tracking_socket {value!r} is not the absolute path of a unix socket"
+        )
+    return value
 
 
 def storage_error(error: OSError, staging: Path) -> CopyError:

@@ -31,8 +31,12 @@ def when(iso: str | None) -> str:
 
 
 def link(url: str | None, text: str) -> str:
-    """An anchor that opens in a new tab, for http(s) URLs only."""
-    if not url or not url.startswith(("http://", "https://")):
+    """An anchor that opens in a new tab, for http(s) URLs and paths on this Jupyter server
+    (what the API gives for a group's MLflow and deployments) only."""
+    if not url or not (
+        url.startswith(("http://", "https://"))
+        or (url.startswith("/") and not url.startswith("//"))
+    ):
         return esc(text)
     return f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer">{esc(text)} ↗</a>'
 

@@ -12,7 +12,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..client import ApiFailure, NotConnected, ServerClient
-from .common import Panel, button, esc
+from .common import Panel, button, esc, link
 
 NEW = "+ new deployment"
 POLL_SECONDS = 0.25
@@ -41,13 +41,16 @@ def describe_progress(job: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
-def invocation_snippet(endpoint: str, columns: list[str]) -> str:
-    frame = {"columns": columns, "data": [[0] * len(columns)]}
+def invocation_snippet(deployment: str, group: str, columns: list[str]) -> str:
+    """Ready to run in any kernel of this server: MLflow's deployments client with our target
+    (it goes through the server, with the kernel's own token)."""
+    row = ", ".join("0" for _ in columns)
     return (
-        "import requests\n"
-        f"response = requests.post({json.dumps(endpoint + '/invocations')},\n"
-        f"                         json={{'dataframe_split': {json.dumps(frame)}}})\n"
-        "response.json()"
+        "import pandas as pd\n"
+        "from mlflow.deployments import get_deploy_client\n\n"
+        f"client = get_deploy_client({json.dumps(f'jupyter-mlflow-groups:/{group}')})\n"
+        f"client.predict({json.dumps(deployment)}, "
+        f"pd.DataFrame([[{row}]], columns={json.dumps(columns)}))"
     )
 
 
@@ -182,10 +185,11 @@ class DeployPanel(Panel):
                 f"{human_bytes(job['bytes_total'])} in {job['files_total']} files."
             )
             self.result.value = (
-                f"<div><b>{name}</b> serves at <code>{esc(job['endpoint'] or '')}</code></div>"
+                f"<div><b>{name}</b> serves at "
+                f"{link(job['endpoint'], job['endpoint']) if job.get('endpoint') else ''}</div>"
                 + (
                     "<div>Call it:</div><pre style='user-select: all'>"
-                    f"{esc(invocation_snippet(job['endpoint'], columns))}</pre>"
+                    f"{esc(invocation_snippet(job['deployment'], job['group'], columns))}</pre>"
                     if job.get("endpoint")
                     else ""
                 )

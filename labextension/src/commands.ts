@@ -7,15 +7,18 @@ import { INotebookTracker } from '@jupyterlab/notebook';
 
 import { api, asProblem } from './api';
 import { mlflowIcon } from './icon';
+import { MlflowUiTabs } from './mlflowUi';
 import { MlflowSidebar } from './panel';
 import { problemText } from './problem';
 import { switchGroup } from './switchGroup';
+import { IGroups } from './types';
 
 export const CommandIDs = {
   open: 'mlflow-groups:open',
   refresh: 'mlflow-groups:refresh',
   switchGroup: 'mlflow-groups:switch-group',
-  deployments: 'mlflow-groups:show-deployments'
+  deployments: 'mlflow-groups:show-deployments',
+  openMlflowUi: 'mlflow-groups:open-mlflow-ui'
 };
 
 const CATEGORY = 'MLflow';
@@ -24,7 +27,8 @@ export function addCommands(
   app: JupyterFrontEnd,
   sidebar: MlflowSidebar,
   notebooks: INotebookTracker | null,
-  palette: ICommandPalette | null
+  palette: ICommandPalette | null,
+  mlflowUi: MlflowUiTabs
 ): void {
   const { commands, shell } = app;
   const model = sidebar.model;
@@ -52,6 +56,29 @@ export function addCommands(
     label: 'Refresh MLflow Panel',
     caption: 'Ask MLflow again, bypassing the short cache',
     execute: () => model.refresh()
+  });
+
+  commands.addCommand(CommandIDs.openMlflowUi, {
+    label: 'Open MLflow UI',
+    caption: 'Open the MLflow UI of your group (experiments, runs, artifacts) in a tab',
+    icon: mlflowIcon,
+    describedBy: {
+      args: {
+        type: 'object',
+        properties: {
+          url: {
+            type: 'string',
+            description: "The page to open (default: the active group's MLflow UI)"
+          }
+        }
+      }
+    },
+    execute: async args => {
+      const url = typeof args.url === 'string' ? args.url : await activeUiUrl();
+      if (url) {
+        mlflowUi.open(url);
+      }
+    }
   });
 
   commands.addCommand(CommandIDs.switchGroup, {
@@ -83,4 +110,26 @@ export function addCommands(
   for (const command of Object.values(CommandIDs)) {
     palette?.addItem({ command, category: CATEGORY });
   }
+}
+
+/** The active group's MLflow UI; null (after saying why) when there is none. */
+async function activeUiUrl(): Promise<string | null> {
+  let groups: IGroups;
+  try {
+    groups = await api.groups();
+  } catch (error) {
+    await showErrorMessage('Could not list your MLflow groups', problemText(asProblem(error)));
+    return null;
+  }
+  const active = groups.groups.find(group => group.name === groups.active);
+  if (!active?.ui_url) {
+    await showErrorMessage(
+      'No MLflow UI to open',
+      active
+        ? `Group '${active.name}' has no MLflow UI: its binding has no http(s) server.`
+        : 'No MLflow group is active: choose one in the MLflow panel.'
+    );
+    return null;
+  }
+  return active.ui_url;
 }

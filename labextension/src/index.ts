@@ -1,5 +1,6 @@
 /**
- * jupyter-mlflow-groups: the MLflow panel in JupyterLab's left sidebar.
+ * jupyter-mlflow-groups: the MLflow panel in JupyterLab's left sidebar, and a group's MLflow UI
+ * in a main-area tab.
  */
 import {
   ILayoutRestorer,
@@ -9,13 +10,15 @@ import {
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { INotebookTracker } from '@jupyterlab/notebook';
 
-import { addCommands } from './commands';
+import { CommandIDs, addCommands } from './commands';
+import { MlflowUiTabs } from './mlflowUi';
 import { SidebarModel } from './model';
 import { MlflowSidebar } from './panel';
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-mlflow-groups:sidebar',
-  description: "Your group's MLflow models, versions and deployments in the left sidebar.",
+  description:
+    "Your group's MLflow models, versions and deployments in the left sidebar, its UI in a tab.",
   autoStart: true,
   optional: [ICommandPalette, INotebookTracker, ILayoutRestorer],
   activate: (
@@ -24,10 +27,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
     notebooks: INotebookTracker | null,
     restorer: ILayoutRestorer | null
   ) => {
-    const sidebar = new MlflowSidebar(new SidebarModel(), notebooks);
+    const openMlflowUi = (url: string) =>
+      void app.commands.execute(CommandIDs.openMlflowUi, { url });
+    const sidebar = new MlflowSidebar(new SidebarModel(), notebooks, openMlflowUi);
     app.shell.add(sidebar, 'left', { rank: 650 });
+    const mlflowUi = new MlflowUiTabs(app.shell);
     restorer?.add(sidebar, sidebar.id);
-    addCommands(app, sidebar, notebooks, palette);
+    void restorer?.restore(mlflowUi.tracker, {
+      command: CommandIDs.openMlflowUi,
+      args: widget => ({ url: widget.content.url }),
+      name: widget => widget.id
+    });
+    addCommands(app, sidebar, notebooks, palette, mlflowUi);
   }
 };
 

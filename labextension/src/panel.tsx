@@ -5,6 +5,7 @@ import { INotebookTracker } from '@jupyterlab/notebook';
 import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
 import React from 'react';
 
+import { OpenMlflowUi } from './components/MlflowUiLink';
 import { Sidebar } from './components/Sidebar';
 import { mlflowIcon } from './icon';
 import { SidebarModel } from './model';
@@ -14,7 +15,8 @@ export const SIDEBAR_ID = 'jupyter-mlflow-groups-sidebar';
 export class MlflowSidebar extends ReactWidget {
   constructor(
     readonly model: SidebarModel,
-    private readonly _notebooks: INotebookTracker | null
+    private readonly _notebooks: INotebookTracker | null,
+    private readonly _openMlflowUi: (url: string) => void
   ) {
     super();
     this.id = SIDEBAR_ID;
@@ -25,9 +27,11 @@ export class MlflowSidebar extends ReactWidget {
 
   render(): JSX.Element {
     return (
-      <UseSignal signal={this.model.changed}>
-        {() => <Sidebar model={this.model} notebooks={this._notebooks} />}
-      </UseSignal>
+      <OpenMlflowUi.Provider value={this._openMlflowUi}>
+        <UseSignal signal={this.model.changed}>
+          {() => <Sidebar model={this.model} notebooks={this._notebooks} />}
+        </UseSignal>
+      </OpenMlflowUi.Provider>
     );
   }
 

@@ -132,7 +132,9 @@ export interface IDeployment {
   version: string;
   requested: string;
   status: DeploymentStatus;
+  /** A local deployment's endpoint: a path on this server (`invocations`, `ping` under it). */
   endpoint: string | null;
+  invocations_url: string | null;
   updated_at: string | null;
   updated_by: string | null;
   job: string | null;
@@ -171,6 +173,7 @@ export interface IJob {
   rate_bytes_per_s: number | null;
   eta_s: number | null;
   error: { code: string; message: string } | null;
+  /** A local deployment's endpoint (a path on this server), or a remote target's. */
   endpoint: string | null;
 }
 

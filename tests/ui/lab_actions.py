@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Locator, Page, expect
+import re
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import FrameLocator, Locator, Page, expect
 
 
 def open_notebook(page: Page) -> Locator:
@@ -25,3 +29,60 @@ def run_cell(page: Page, cell: Locator, code: str) -> Locator:
     page.keyboard.insert_text(code)
     page.keyboard.press("Control+Enter")
     return cell.locator(".jp-OutputArea-output")
+
+
+def run_command(page: Page, label: str) -> None:
+    """Run a command from the command palette, by its label."""
+    page.keyboard.press("Control+Shift+C")
+    search = page.locator("#command-palette").get_by_role("textbox")
+    search.fill(label)
+    search.press("Enter")
+
+
+class MlflowUiTab:
+    """The main-area tab that shows a group's MLflow UI (an iframe of the proxied UI)."""
+
+    def __init__(self, page: Page, group: str, screenshots: Path) -> None:
+        self.page = page
+        self.group = group
+        self.screenshots = screenshots
+
+    @property
+    def tabs(self) -> Locator:
+        """Every tab of the group's MLflow UI in the main area's tab bar (one at most)."""
+        return self.page.locator("#jp-main-dock-panel .lm-TabBar-tab").filter(
+            has_text=f"MLflow: {self.group}"
+        )
+
+    @property
+    def iframe(self) -> Locator:
+        return self.page.locator(".jp-MlflowGroups-ui iframe")
+
+    @property
+    def frame(self) -> FrameLocator:
+        return self.page.frame_locator(".jp-MlflowGroups-ui iframe")
+
+    def evaluate(self, expression: str, arg: Any = None) -> Any:
+        """Run script in the page shown in the tab, as that page's own code."""
+        frame = self.iframe.element_handle().content_frame()
+        assert frame is not None
+        return frame.evaluate(expression, arg)
+
+    def location(self) -> str:
+        """Where the page in the tab is now (it changes as one clicks in MLflow's UI)."""
+        return self.evaluate("location.href")
+
+    def go(self, route: str) -> None:
+        """Go to one of MLflow's routes (`#/experiments/...`) within the page."""
+        self.evaluate("route => { location.hash = route; }", route)
+
+    def expect_open(self) -> None:
+        expect(self.tabs).to_have_count(1)
+        expect(self.tabs).to_have_class(re.compile(r"\blm-mod-current\b"))
+
+    def snap(self, name: str) -> Path:
+        """A PNG of the whole window, named after what it shows."""
+        path = self.screenshots / f"{name}.png"
+        self.page.mouse.move(0, 0)  # no hover effects in the picture
+        self.page.screenshot(path=str(path))
+        return path

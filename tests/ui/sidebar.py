@@ -56,6 +56,10 @@ class Sidebar:
         self.version_row(version).get_by_role("button", name=f"v{version}").click()
         expect(self.panel.get_by_role("heading", level=2)).to_contain_text(f"v{version}")
 
+    def invocations_url(self, within: Locator) -> Locator:
+        """The full invocations URL that a deployment's row or a finished job shows."""
+        return within.locator(".jp-MlflowGroups-invocationsUrl")
+
     @property
     def problem(self) -> Locator:
         return self.panel.get_by_role("alert")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
 from deploying import invocations, register_version
@@ -53,8 +54,10 @@ def test_deploy_a_version_watch_it_serve_then_cancel_an_update(
 
     expect(job).to_have_attribute("data-state", "done", timeout=180_000)
     expect(job.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
-    endpoint = job.get_by_role("link").get_attribute("href")
-    assert invocations(endpoint, rows) == predictions
+    url = sidebar.invocations_url(job).inner_text()  # the full address, through Jupyter
+    assert url.startswith(f"{lab.url}/mlflow-groups/groups/deploying/deployments/iris-ui/")
+    endpoint = urlsplit(url).path.removesuffix("invocations")
+    assert invocations(lab, endpoint, rows) == predictions
     expect(sidebar.version_row(first)).to_contain_text("iris-ui")  # Deployed By
     sidebar.snap("deployed")
 
@@ -71,12 +74,12 @@ def test_deploy_a_version_watch_it_serve_then_cancel_an_update(
     update.get_by_role("button", name="Cancel").click()
     expect(update).to_have_attribute("data-state", "cancelled", timeout=60_000)
     expect(update).to_contain_text("the previous deployment is untouched")
-    assert invocations(endpoint, rows) == predictions
+    assert invocations(lab, endpoint, rows) == predictions
 
     sidebar.panel.get_by_role("tab", name="Deployments").click()
     row = sidebar.panel.get_by_role("listitem").filter(has_text="iris-ui")
     expect(row).to_contain_text(MODEL)
     expect(row).to_contain_text(f"v{first}")
     expect(row).to_contain_text("serving")
-    expect(row.get_by_role("link")).to_have_attribute("href", endpoint)
+    expect(sidebar.invocations_url(row)).to_have_text(url)
     sidebar.snap("deployments")

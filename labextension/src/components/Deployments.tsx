@@ -7,7 +7,7 @@ import { api } from '../api';
 import { formatTime } from '../format';
 import { IDeployment } from '../types';
 import { useRequest } from '../useRequest';
-import { ExternalLink } from './ExternalLink';
+import { Invocations } from './Invocations';
 import { Loading } from './Loading';
 import { ProblemNotice } from './Problem';
 
@@ -66,13 +66,15 @@ function DeploymentRow(props: { deployment: IDeployment }): JSX.Element {
           </span>
         )}
       </div>
-      <div>
-        {deployment.endpoint ? (
-          <ExternalLink href={deployment.endpoint}>{deployment.endpoint}</ExternalLink>
-        ) : (
-          <span className="jp-MlflowGroups-muted">No endpoint</span>
-        )}
-      </div>
+      {deployment.invocations_url ? (
+        <Invocations
+          group={deployment.group}
+          deployment={deployment.name}
+          path={deployment.invocations_url}
+        />
+      ) : (
+        <div className="jp-MlflowGroups-muted">No endpoint</div>
+      )}
     </li>
   );
 }

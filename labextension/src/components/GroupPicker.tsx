@@ -8,8 +8,10 @@ import {
 } from '@jupyterlab/ui-components';
 import React from 'react';
 
-import { IRequestState } from '../useRequest';
+import { mlflowIcon } from '../icon';
 import { IGroupStatus, IGroups } from '../types';
+import { IRequestState } from '../useRequest';
+import { MlflowUiLink } from './MlflowUiLink';
 
 type Health = 'checking' | 'ok' | 'off' | 'failing';
 
@@ -32,6 +34,8 @@ function healthOf(status: IRequestState<IGroupStatus>): [Health, string] {
 
 export interface IGroupPickerProps {
   groups: IGroups;
+  /** The active group's MLflow UI, if it has one. */
+  uiUrl: string | null;
   status: IRequestState<IGroupStatus>;
   onSwitch: (group: string) => void;
   onRefresh: () => void;
@@ -63,6 +67,11 @@ export function GroupPicker(props: IGroupPickerProps): JSX.Element {
         aria-label={`MLflow health: ${description}`}
         title={description}
       />
+      {props.uiUrl && (
+        <MlflowUiLink href={props.uiUrl} label="Open MLflow UI" className="jp-MlflowGroups-uiLink">
+          <mlflowIcon.react tag="span" />
+        </MlflowUiLink>
+      )}
       <ToolbarButtonComponent
         icon={refreshIcon}
         tooltip="Refresh: ask MLflow again"

@@ -7,9 +7,10 @@ import React from 'react';
 
 import { formatBytes, formatDuration, formatRate } from '../format';
 import { ITrackedJob, JobTracker, isFinished } from '../jobs';
+import { labUrl } from '../mlflowUi';
 import { problemTitle } from '../problem';
 import { IJob, JobState } from '../types';
-import { ExternalLink } from './ExternalLink';
+import { Invocations } from './Invocations';
 
 const STATE_LABELS: Record<JobState, string> = {
   queued: 'Waiting to start',
@@ -108,11 +109,7 @@ function JobCard(props: { tracked: ITrackedJob; jobs: JobTracker }): JSX.Element
         {percent !== null && !finished && ` · ${percent}%`}
       </div>
       <div className="jp-MlflowGroups-jobDetail">{progressText(job)}</div>
-      {job.state === 'done' && job.endpoint && (
-        <div className="jp-MlflowGroups-jobEndpoint">
-          Endpoint: <ExternalLink href={job.endpoint}>{job.endpoint}</ExternalLink>
-        </div>
-      )}
+      {job.state === 'done' && job.endpoint && <JobEndpoint job={job} endpoint={job.endpoint} />}
       {job.error && (
         <div className="jp-MlflowGroups-jobError" role="alert">
           {job.error.message} ({job.error.code})
@@ -129,5 +126,25 @@ function JobCard(props: { tracked: ITrackedJob; jobs: JobTracker }): JSX.Element
         </Button>
       )}
     </div>
+  );
+}
+
+/** A local deployment's invocations URL (its endpoint is a path on this server), or the
+ * endpoint a remote target reported. */
+function JobEndpoint(props: { job: IJob; endpoint: string }): JSX.Element {
+  const { job, endpoint } = props;
+  if (!labUrl(endpoint)) {
+    return (
+      <div className="jp-MlflowGroups-jobEndpoint">
+        Endpoint: <code>{endpoint}</code>
+      </div>
+    );
+  }
+  return (
+    <Invocations
+      group={job.group}
+      deployment={job.deployment}
+      path={`${endpoint.replace(/\/?$/, '/')}invocations`}
+    />
   );
 }

@@ -9,9 +9,9 @@ import { formatTime } from '../format';
 import { IVersionRow } from '../types';
 import { useRequest } from '../useRequest';
 import { Chips } from './Chips';
-import { ExternalLink } from './ExternalLink';
 import { Heading } from './Heading';
 import { Loading } from './Loading';
+import { MlflowUiLink } from './MlflowUiLink';
 import { Pager, usePages } from './Pager';
 import { ProblemNotice } from './Problem';
 
@@ -39,7 +39,7 @@ export function ModelVersions(props: IModelVersionsProps): JSX.Element {
           <p className="jp-MlflowGroups-description">{model.data.description}</p>
         )}
         {model.data?.ui_url && (
-          <ExternalLink href={model.data.ui_url}>Open in MLflow UI</ExternalLink>
+          <MlflowUiLink href={model.data.ui_url}>Open in MLflow UI</MlflowUiLink>
         )}
       </Heading>
       {model.problem && <ProblemNotice problem={model.problem} />}

@@ -71,6 +71,7 @@ function ActiveGroup(props: IActiveGroupProps): JSX.Element {
     <>
       <GroupPicker
         groups={groups}
+        uiUrl={binding?.ui_url ?? null}
         status={status}
         onSwitch={name => void switchGroup(name, model, props.notebooks)}
         onRefresh={() => model.refresh()}

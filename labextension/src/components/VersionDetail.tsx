@@ -2,8 +2,8 @@
  * Everything about one version: how to load it, its source run, metrics with their history,
  * parameters and tags.
  */
-import { Clipboard, Notification } from '@jupyterlab/apputils';
-import { Button, copyIcon } from '@jupyterlab/ui-components';
+import { Notification } from '@jupyterlab/apputils';
+import { Button } from '@jupyterlab/ui-components';
 import React from 'react';
 
 import { api } from '../api';
@@ -11,11 +11,12 @@ import { formatNumber, formatTime } from '../format';
 import { IVersion } from '../types';
 import { useRequest } from '../useRequest';
 import { Chips } from './Chips';
-import { ExternalLink } from './ExternalLink';
+import { CopyButton } from './CopyButton';
 import { Heading } from './Heading';
 import { KeyValueTable } from './KeyValueTable';
 import { Loading } from './Loading';
 import { MetricChart } from './MetricChart';
+import { MlflowUiLink } from './MlflowUiLink';
 import { ProblemNotice } from './Problem';
 
 export interface IVersionDetailProps {
@@ -59,10 +60,6 @@ function VersionBody(
   const { version, group, reload } = props;
   const run = version.run;
   const code = loadingCode(version);
-  const copy = () => {
-    Clipboard.copyToSystem(code);
-    Notification.success('Copied the code that loads this version.', { autoClose: 3000 });
-  };
   const insert = () => {
     if (!props.onInsert(code)) {
       Notification.warning('Open a notebook and select a cell to insert the code into.', {
@@ -94,7 +91,7 @@ function VersionBody(
       )}
       <div className="jp-MlflowGroups-actions">
         {version.ui_url && (
-          <ExternalLink href={version.ui_url}>Open in MLflow UI</ExternalLink>
+          <MlflowUiLink href={version.ui_url}>Open in MLflow UI</MlflowUiLink>
         )}
         <Button small onClick={props.onDeploy}>
           Deploy…
@@ -105,9 +102,7 @@ function VersionBody(
         <h3 id="jp-MlflowGroups-loadTitle">Load it in a notebook</h3>
         <pre className="jp-MlflowGroups-code">{code}</pre>
         <div className="jp-MlflowGroups-actions">
-          <Button small onClick={copy} title="Copy to the clipboard">
-            <copyIcon.react tag="span" /> Copy
-          </Button>
+          <CopyButton text={code} what="the code that loads this version" />
           <Button small onClick={insert} title="Insert at the cursor of the active notebook cell">
             Insert into notebook
           </Button>
@@ -121,7 +116,7 @@ function VersionBody(
         {run && !run.missing && (
           <p className="jp-MlflowGroups-run">
             {run.ui_url ? (
-              <ExternalLink href={run.ui_url}>{run.run_name || run.run_id}</ExternalLink>
+              <MlflowUiLink href={run.ui_url}>{run.run_name || run.run_id}</MlflowUiLink>
             ) : (
               run.run_name || run.run_id
             )}
