@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
@@ -88,6 +88,7 @@ class Forwarder:
     connect_timeout: float
     request_timeout: float
     forwarding: asyncio.Future[None] | None = None
+    body_complete = False
     request: httputil.HTTPServerRequest
     log: Any
 
@@ -116,6 +117,7 @@ class Forwarder:
 
     async def relay(self, *_: Any, **__: Any) -> None:
         """Every method: the body has arrived; wait for the answer to be passed back."""
+        self.body_complete = True
         if self.forwarding is None:
             return
         if not self.forwarding.done():
@@ -123,6 +125,15 @@ class Forwarder:
         await self.forwarding
 
     get = head = post = put = patch = delete = options = relay
+
+    def flush(self, include_footers: bool = False) -> Awaitable[None]:
+        """An answer that starts before the whole request has arrived (a refusal, a login
+        redirect, an early upstream answer) ends the connection: tornado closes it. Say so in
+        the answer, or a proxy in front (JupyterHub's) reuses it and fails the next request."""
+        handler: Any = self
+        if not handler._headers_written and not self.body_complete:
+            handler.set_header("Connection", "close")
+        return super().flush(include_footers)  # type: ignore[misc]
 
     async def _forward(self) -> None:
         path, query = self._proxied_path(), self.request.query

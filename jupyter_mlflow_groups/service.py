@@ -184,40 +184,37 @@ class MlflowGroupsService:
                 f"Group '{group}' shows its MLflow at its own address, not through Jupyter: "
                 "open the link the group's status gives.",
             )
-        try:
-            upstream = self.upstream_of(binding)
-        except UnusableBinding as error:
-            raise MlflowError(
-                "not_configured", f"MLflow is not configured for group '{group}': {error}"
-            ) from None
-        if upstream is None:
-            raise MlflowError(
-                "not_configured", f"Group '{group}' has no MLflow server running for it yet"
-            )
-        return upstream
+        return self._reachable(binding)
 
     # -- the registry -------------------------------------------------------------------------
 
     def connection(self, group: str) -> GroupConnection:
         """The group's MLflow, if the user is in the group and its binding is usable."""
         binding = self.binding(group)
+        return GroupConnection(group, self._reachable(binding), self.ui_url(binding))
+
+    def _reachable(self, binding: GroupBinding) -> Upstream:
+        """upstream_of(binding), or the `not_configured` error that says why there is none."""
+        group = binding.name
         try:
             upstream = self.upstream_of(binding)
         except UnusableBinding as error:
             raise MlflowError(
                 "not_configured", f"MLflow is not configured for group '{group}': {error}"
             ) from None
-        if upstream is None:
-            tracking = summarize(binding)["tracking_uri"]
+        if upstream is not None:
+            return upstream
+        if binding.mode == "managed":
             raise MlflowError(
-                "not_configured",
-                f"Group '{group}' has no MLflow server running for it yet"
-                if binding.mode == "managed"
-                else f"Group '{group}' has no MLflow tracking server to browse: its tracking "
-                f"URI is {tracking or 'not set'} (kernels use such stores directly; browsing "
-                "needs an http(s) server)",
+                "not_configured", f"Group '{group}' has no MLflow server running for it yet"
             )
-        return GroupConnection(group, upstream, self.ui_url(binding))
+        tracking = summarize(binding)["tracking_uri"]
+        raise MlflowError(
+            "not_configured",
+            f"Group '{group}' has no MLflow tracking server to browse: its tracking URI is "
+            f"{tracking or 'not set'} (kernels use such stores directly; browsing needs an "
+            "http(s) server)",
+        )
 
     async def models(self, group: str, **query: Any) -> dict[str, Any]:
         return await self.registry.models(self.connection(group), **query)

@@ -464,3 +464,27 @@ def test_removal_keeps_what_others_put_in_a_deployment_directory(tmp_path):
     assert sorted(tree(layout.directory)) == [MARKER, "README"]
     assert (layout.directory / "README").read_text() == "an admin's note"
     layout.claim()  # still ours: the name can be deployed again
+
+
+async def test_deploying_under_an_admins_folder_name_leaves_the_folder_alone(
+    bindings, jp_fetch, tmp_path
+):
+    """A shared deploy.root holds a folder of the admin's whose name a member deploys to: the
+    deploy is refused at once, and not one file of the folder changes."""
+    root = tmp_path / "shared-deployments"
+    folder = root / "fraud"
+    (folder / "notes").mkdir(parents=True)
+    (folder / "notes" / "plan.txt").write_text("the admin's own")
+    (folder / "current").write_text("not a link of ours")
+    before = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    bindings.write(
+        {"groups": {"g": {"tracking_uri": "http://127.0.0.1:9", "deploy": {"root": str(root)}}}}
+    )
+    body = {"name": "fraud", "model": "m", "version": "1"}
+    status, answer = await fetch_json(
+        jp_fetch, "mlflow-groups", "api", "groups", "g", "deployments", method="POST", body=body
+    )
+    assert (status, answer["error"]["code"]) == (409, "conflict")
+    assert "was not created by jupyter-mlflow-groups" in answer["error"]["message"]
+    after = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    assert after == before and sorted(os.listdir(folder)) == ["current", "notes"]

@@ -7,7 +7,9 @@ server (and a real `jupyter server` process for what must be measured from outsi
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import http.client
 import json
 import os
 import uuid
@@ -139,6 +141,44 @@ async def test_non_members_anonymous_callers_and_direct_groups_are_refused(
     direct = await proxied(http_server_client, jp_serverapp, "direct", SEARCH)
     assert direct.code == 404
     assert "at its own address" in json.loads(direct.body)["error"]["message"]
+
+
+def exchange(connection: http.client.HTTPConnection, method: str, path: str, **headers: str):
+    """One request and its whole answer on a kept-alive connection: (status, Connection)."""
+    body = json.dumps({"name": f"refused-{uuid.uuid4().hex}"}) if method == "POST" else None
+    connection.request(method, path, body=body, headers=headers)
+    answer = connection.getresponse()
+    answer.read()
+    return answer.status, answer.getheader("Connection")
+
+
+async def test_a_refusal_says_it_ends_the_connection_and_allowed_calls_keep_it(
+    groups, jp_serverapp, http_server_client, jp_http_port
+):
+    """A refusal comes before the request's body is read, so tornado drops the connection; the
+    answer must say so, or a proxy in front that keeps connections alive (JupyterHub's) reuses
+    it and fails the member's next request with a 503."""
+    token = {"Authorization": f"token {jp_serverapp.identity_provider.token}"}
+    prefix = f"{jp_serverapp.base_url}mlflow-groups/groups"
+    create = "/api/2.0/mlflow/experiments/create"
+
+    def converse() -> list[tuple[int, str | None]]:
+        connection = http.client.HTTPConnection("127.0.0.1", jp_http_port, timeout=30)
+        answers = [
+            exchange(connection, "GET", f"{prefix}/open/mlflow{SEARCH}", **token),
+            exchange(connection, "GET", f"{prefix}/open/mlflow{SEARCH}", **token),
+            exchange(connection, "POST", f"{prefix}/others/mlflow{create}", **token),
+        ]
+        connection.close()
+        anonymous = http.client.HTTPConnection("127.0.0.1", jp_http_port, timeout=30)
+        answers.append(exchange(anonymous, "POST", f"{prefix}/open/mlflow{create}"))
+        anonymous.close()
+        return answers
+
+    kept, reused, foreign, anonymous = await asyncio.to_thread(converse)
+    assert kept == reused == (200, None)  # the second call went over the same connection
+    assert foreign == (403, "close")
+    assert anonymous == (403, "close")
 
 
 async def test_a_browser_session_changes_things_only_from_jupyters_own_origin(

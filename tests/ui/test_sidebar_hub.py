@@ -32,6 +32,7 @@ def test_the_panel_behind_jupyterhub_shows_the_users_own_group(
         sidebar.expect_health("ok")
         groups = sidebar.panel.get_by_label("Group", exact=True)
         expect(groups.locator("option")).to_have_text(["team-a"])
+        sidebar.search("seen-through-the-hub")  # the Hub's MLflow holds other tests' models too
         expect(sidebar.model_row("seen-through-the-hub")).to_be_visible()
         sidebar.snap("jupyterhub")
     finally:
