@@ -87,6 +87,7 @@ class DeploymentManager:
         self.on_change = on_change
         self.jobs: dict[str, Job] = {}
         self._active: dict[tuple[str, str], Job] = {}
+        self._claiming = asyncio.Lock()
         self._stores: dict[Path, DeploymentStore] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._queued: dict[str, asyncio.Task[Any]] = {}  # each job's task, until it ends
@@ -163,10 +164,11 @@ class DeploymentManager:
                 400, "bad_request", f"'{version}' is neither a version number nor an @alias."
             )
         context = await self._context(group)
-        try:  # its directory becomes ours before anything is written (or a job starts)
-            await asyncio.to_thread(DeploymentLayout(context.root, name).claim)
-        except UnsafePath as error:
-            raise ApiError(409, "conflict", str(error)) from None
+        async with self._claiming:  # a concurrent first claim must not see it half-made
+            try:  # its directory becomes ours before anything is written (or a job starts)
+                await asyncio.to_thread(DeploymentLayout(context.root, name).claim)
+            except UnsafePath as error:
+                raise ApiError(409, "conflict", str(error)) from None
         running = self._active.get((group, name))  # from here on, no await until registered
         if running is not None:
             raise ApiError(

@@ -168,9 +168,12 @@ def other_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNames
 
 
 @pytest.fixture
-def page(browser: Browser, managed_lab: JupyterServerProcess) -> Iterator[Page]:
+def page(
+    browser: Browser, managed_lab: JupyterServerProcess, seeded: SimpleNamespace
+) -> Iterator[Page]:
     """A fresh JupyterLab page on the managed lab (reset workspace, default theme), logged in
-    with the token (then by the cookie it sets)."""
+    with the token (then by the cookie it sets). MLflow is seeded first: the sidebar's reads
+    are cached for a few seconds, so a page must not see the group before it is seeded."""
     context = browser.new_context(
         viewport=VIEWPORT, base_url=managed_lab.url, accept_downloads=True
     )
