@@ -21,8 +21,8 @@ from typing import Any
 
 import yaml
 
-from .bindings import FILE_VARIABLE as FILE_ENVIRONMENT_VARIABLE
 from .bindings import GroupBinding, parse_binding
+from .contract import FILE_VARIABLE as FILE_ENVIRONMENT_VARIABLE
 from .trusted_files import FileNotAnswering, FileRefused, bounded_call, read_trusted_file
 
 #: With nothing configured, one managed group: MLflow works out of the box.

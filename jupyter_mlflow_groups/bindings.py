@@ -15,26 +15,16 @@ from pathlib import Path, PurePath
 from typing import Any
 from urllib.parse import urlsplit
 
+from .contract import FILE_VARIABLE, GROUP_VARIABLE, TOKEN_VARIABLE, URL_VARIABLE, mask_uri
 from .secrets import (
     SecretReferenceError,
     has_references,
     is_public,
-    mask_uri,
     referenced_variables,
     resolve,
     resolved_references,
 )
 
-#: Set in every kernel: the name of the group whose binding the kernel carries.
-GROUP_VARIABLE = "JUPYTER_MLFLOW_GROUP"
-#: Set in every kernel: how it reaches this extension's API (see kernel_tokens.py).
-URL_VARIABLE = "JUPYTER_MLFLOW_GROUPS_URL"
-TOKEN_VARIABLE = "JUPYTER_MLFLOW_GROUPS_TOKEN"
-#: The header a kernel sends its token in (here, not in kernel_tokens: kernels import this
-#: module, and must not pay for jupyter_server's auth modules).
-TOKEN_HEADER = "X-Mlflow-Groups-Token"
-#: The server's own bindings file: no business of a kernel's.
-FILE_VARIABLE = "JUPYTER_MLFLOW_GROUPS_FILE"
 _EXTENSION_VARIABLES = (GROUP_VARIABLE, URL_VARIABLE, TOKEN_VARIABLE, FILE_VARIABLE)
 
 #: What a binding's own fields become in a kernel's environment.

@@ -21,7 +21,7 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
-from .bindings import TOKEN_HEADER
+from .contract import API_PATH, TOKEN_HEADER
 from .errors import HINTS, HTTP_STATUS, ApiError, MlflowError
 from .kernel_tokens import KernelTokenAuth
 from .registry import MAX_PAGE
@@ -29,7 +29,7 @@ from .service import MlflowGroupsService
 
 AUTH_RESOURCE = "mlflow_groups"
 SETTINGS_KEY = "mlflow_groups_service"
-API = "/mlflow-groups/api"
+API = f"/{API_PATH}"
 _SEGMENT = "[^/]+"
 
 DEPLOY_FIELDS = ("name", "model", "version")

@@ -20,7 +20,7 @@ from typing import Any
 
 from jupyter_server.auth import Authorizer, IdentityProvider, User
 
-from .bindings import TOKEN_HEADER
+from .contract import TOKEN_HEADER
 
 KERNEL_IDENTITY_KEY = "mlflow_groups_kernel_identity"
 KERNEL_AUTHORIZER_KEY = "mlflow_groups_kernel_authorizer"

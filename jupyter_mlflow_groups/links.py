@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-#: Under the server's base URL: a group's MLflow (UI and API) and its local deployments.
-GROUPS_PATH = "mlflow-groups/groups"
+from .contract import GROUPS_PATH
 
 
 def _segment(value: str) -> str:

@@ -19,8 +19,8 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
 from tornado.iostream import StreamClosedError
 from tornado.simple_httpclient import HTTPStreamClosedError, HTTPTimeoutError
 
+from .contract import mask_uri
 from .errors import MlflowError, not_mlflow_api
-from .secrets import mask_uri
 from .tracking_auth import WORKSPACE_HEADER
 from .upstream import Upstream
 

@@ -40,10 +40,9 @@ from jupyter_server.utils import url_path_join
 from tornado import httputil, web
 from tornado.iostream import StreamClosedError
 
-from .bindings import TOKEN_HEADER
+from .contract import GROUPS_PATH, TOKEN_HEADER
 from .errors import MlflowError
 from .handlers import GroupsHandlerBase
-from .links import GROUPS_PATH
 from .upstream import ProxySessions, Upstream, ssl_context
 
 _HOP_BY_HOP = frozenset(

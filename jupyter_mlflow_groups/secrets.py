@@ -13,31 +13,13 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
+from .contract import PUBLIC_VARIABLES
 from .trusted_files import FileRefused, read_trusted_file
 
 _REFERENCE = re.compile(r"\$(\$?)\{(env|file):([^}]*)\}")
 #: Largest secret file read: secrets are passwords, tokens and keys, not megabytes.
 MAX_SECRET_BYTES = 64 * 1024
-#: Variables whose values are safe to show in REST responses, widgets and logs.
-#: Every other variable of a binding is treated as a secret and only reported as set.
-PUBLIC_VARIABLES = frozenset(
-    {
-        "MLFLOW_TRACKING_USERNAME",
-        "MLFLOW_TRACKING_INSECURE_TLS",
-        "MLFLOW_TRACKING_SERVER_CERT_PATH",
-        "MLFLOW_TRACKING_CLIENT_CERT_PATH",
-        "MLFLOW_S3_ENDPOINT_URL",
-        "MLFLOW_S3_IGNORE_TLS",
-        "AWS_DEFAULT_REGION",
-        "AWS_REGION",
-        "AWS_ENDPOINT_URL",
-        "AWS_ENDPOINT_URL_S3",
-        "MLFLOW_HTTP_REQUEST_TIMEOUT",
-        "MLFLOW_HTTP_REQUEST_MAX_RETRIES",
-    }
-)
 
 
 class SecretReferenceError(ValueError):
@@ -95,22 +77,6 @@ def _read_file(path: str) -> str:
 def is_public(variable: str) -> bool:
     """Whether a variable's value may be shown (see PUBLIC_VARIABLES)."""
     return variable in PUBLIC_VARIABLES
-
-
-def mask_uri(uri: str | None) -> str | None:
-    """`uri` without the password of its user-info part (`https://u:***@host`)."""
-    if not uri:
-        return uri
-    try:
-        parts = urlsplit(uri)
-    except ValueError:
-        return "***"
-    if parts.password is None and "@" not in parts.netloc:
-        return uri
-    user_info, _, host = parts.netloc.rpartition("@")
-    user = user_info.split(":", 1)[0]
-    masked_netloc = f"{user}:***@{host}" if ":" in user_info else f"***@{host}"
-    return urlunsplit(parts._replace(netloc=masked_netloc))
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:

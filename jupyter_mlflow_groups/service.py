@@ -17,10 +17,7 @@ from typing import Any
 from .binding_store import BindingSet, BindingStore
 from .bindings import (
     BASE_MANAGED_VARIABLES,
-    GROUP_VARIABLE,
     SUPPRESS_URLS_VARIABLE,
-    TOKEN_VARIABLE,
-    URL_VARIABLE,
     GroupBinding,
     UnusableBinding,
     env_for,
@@ -28,6 +25,7 @@ from .bindings import (
     summarize,
 )
 from .cache import TtlCache
+from .contract import GROUP_VARIABLE, TOKEN_VARIABLE, URL_VARIABLE, mask_uri
 from .deploy.manager import DeploymentManager
 from .environments import NETWORK_VARIABLES, child_environment, without_server_secrets
 from .errors import ApiError, MlflowError
@@ -36,7 +34,7 @@ from .kernel_tokens import KernelTokens
 from .links import Links
 from .managed import ManagedServers
 from .registry import GroupConnection, RegistryService
-from .secrets import has_references, mask_uri, resolve
+from .secrets import has_references, resolve
 from .status import check_status
 from .upstream import HttpClients, ProxySessions, Upstream
 

@@ -21,7 +21,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from tornado.netutil import Resolver
 from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
-from .secrets import mask_uri
+from .contract import mask_uri
 from .tracking_auth import TrackingAuth
 
 #: The Host a unix-socket server is asked as: MLflow's host check accepts loopback names.

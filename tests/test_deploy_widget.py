@@ -11,8 +11,8 @@ import pytest
 from deploying import predictions, register_version
 from widget_text import button, leaves, visible_text
 
-from jupyter_mlflow_groups.client import ServerClient
-from jupyter_mlflow_groups.widgets import DeployPanel, ModelBrowser
+from jupyter_mlflow_groups.kernel.client import ServerClient
+from jupyter_mlflow_groups.kernel.widgets import DeployPanel, ModelBrowser
 
 MB = 1024 * 1024
 

@@ -36,7 +36,7 @@ from schemathesis.specs.openapi.checks import (
 from seeding import SeededRegistry
 from test_openapi import SHIPPED, described_operations, shipped_description
 
-from jupyter_mlflow_groups.bindings import TOKEN_HEADER
+from jupyter_mlflow_groups.contract import TOKEN_HEADER
 from jupyter_mlflow_groups.handlers import API
 
 EXAMPLES_PER_OPERATION = 25

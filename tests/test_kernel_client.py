@@ -9,12 +9,12 @@ from conftest import fetch_json
 from kernels import kernel_env, restart_kernel, run_in_kernel, start_kernel
 from tornado.httpclient import HTTPClientError
 
-from jupyter_mlflow_groups.client import NotConnected, ServerClient
+from jupyter_mlflow_groups.kernel.client import NotConnected, ServerClient
 from jupyter_mlflow_groups.kernel_tokens import TOKEN_HEADER
 
 GROUPS_CODE = """
 import json
-from jupyter_mlflow_groups.client import ServerClient
+from jupyter_mlflow_groups.kernel.client import ServerClient
 print(json.dumps(ServerClient.from_environment().groups()))
 """
 

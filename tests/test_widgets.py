@@ -16,8 +16,8 @@ from seeding import model_name
 from servers import ADMIN_PASSWORD, ADMIN_USER
 from widget_text import button, buttons, leaves, visible_text
 
-from jupyter_mlflow_groups.client import ServerClient
-from jupyter_mlflow_groups.widgets import ModelBrowser, VersionDetail
+from jupyter_mlflow_groups.kernel.client import ServerClient
+from jupyter_mlflow_groups.kernel.widgets import ModelBrowser, VersionDetail
 
 
 async def act(function, *args, **kwargs):
@@ -207,7 +207,7 @@ async def test_the_browser_in_a_real_kernel(
 ):
     bindings.write({"groups": {"reg": {"tracking_uri": mlflow_servers.plain.url}}})
     kernel = await start_kernel(jp_fetch)
-    code = (
+    code = (  # the import path notebooks have had from the start
         "from jupyter_mlflow_groups.widgets import ModelBrowser\n"
         "from widget_text import visible_text\n"
         "browser = ModelBrowser()\n"

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import SplitResult, urlencode, urlsplit
 
+from ..contract import mask_uri
 from ..errors import not_mlflow_api
-from ..secrets import mask_uri
 from ..tracking_auth import TrackingAuth
 from .errors import CopyError, Stopped
 

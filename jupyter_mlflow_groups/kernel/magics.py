@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .client import ServerClient
 
 #: Variables whose values `env` and the overview may show (through mask_uri), besides
-#: secrets.PUBLIC_VARIABLES. Every other value is a possible secret: shown as set, never read.
+#: contract.PUBLIC_VARIABLES. Every other value is a possible secret: shown as set, never read.
 SHOWN_VARIABLES = frozenset(
     {"MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_WORKSPACE", "JUPYTER_MLFLOW_GROUP"}
 )
@@ -456,7 +456,7 @@ def _say(message: str, hint: str = "") -> None:
 
 
 def _mask(value: str | None) -> str:
-    from .secrets import mask_uri
+    from ..contract import mask_uri
 
     return mask_uri(value) or "—"
 
@@ -505,7 +505,7 @@ def _show_link(url: str, text: str) -> None:
 
 
 def _print_environment(title: str, extra: AbstractSet[str] = frozenset()) -> None:
-    from .secrets import PUBLIC_VARIABLES
+    from ..contract import PUBLIC_VARIABLES
 
     names = sorted(name for name in os.environ if name.startswith(LISTED_PREFIXES) or name in extra)
     print(title)

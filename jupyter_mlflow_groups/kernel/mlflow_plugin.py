@@ -24,7 +24,7 @@ from typing import Any
 from mlflow.deployments import BaseDeploymentClient
 from mlflow.exceptions import MlflowException
 
-from ..client import ApiFailure, NotConnected, ServerClient
+from .client import ApiFailure, NotConnected, ServerClient
 
 TARGET = "jupyter-mlflow-groups"
 _MODEL_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:/(?P<version>\d+)|@(?P<alias>.+))$")
