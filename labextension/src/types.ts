@@ -1,5 +1,6 @@
 /**
- * The shapes of the server extension's REST API (see DESIGN.md, "REST API").
+ * The shapes of the server extension's REST API: docs/architecture.md outlines it,
+ * jupyter_mlflow_groups/openapi.yaml is the contract.
  */
 
 /** What went wrong and what to do about it: every error and failed status has these. */
