@@ -16,6 +16,17 @@ HINTS = {
     "not_found": "The MLflow server does not know this resource.",
     "bad_request": "Check the request: MLflow's message says what it could not accept.",
     "mlflow_error": "The MLflow server answered with an error; its message says more.",
+    # A deployment's copy job (its `error`): nothing of the previous deployment was changed.
+    "unsafe_source": "The version's artifacts point outside what the group's store may serve "
+    "(a link, another host, an unexpected size): ask your group admin to check the store, or "
+    "allow its host in the binding's deploy.download_hosts.",
+    "unsafe_path": "A file or folder on the way is not what the extension expects (a symbolic "
+    "link, or a folder it did not create): choose another deployment name, or ask your admin.",
+    "not_a_model": "Register a version logged as an MLflow model (with its MLmodel file).",
+    "disk_full": "Free space in the deployments' folder (or ask your admin to), then deploy again.",
+    "storage": "The artifact store refused or failed the download: check the group's storage "
+    "credentials and that the files still exist.",
+    "killed": "The copy was stopped from outside (out of memory, or killed): deploy again.",
 }
 
 

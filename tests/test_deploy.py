@@ -212,6 +212,7 @@ async def test_a_version_that_is_not_a_model_fails_clearly(
     assert final["state"] == "failed"
     assert final["error"]["code"] == "not_a_model"
     assert "holds no MLmodel file" in final["error"]["message"]
+    assert "logged as an MLflow model" in final["error"]["hint"]  # what to do about it
 
 
 async def test_a_symlink_in_a_local_store_is_refused(
@@ -321,6 +322,7 @@ async def test_a_killed_copy_process_leaves_the_previous_deployment_serving(
         jp_fetch, jp_serverapp, jp_client, deploy_server, sklearn_model, kill
     )
     assert (final["state"], final["error"]["code"]) == ("failed", "killed")
+    assert "deploy again" in final["error"]["hint"]
     assert "signal 9" in final["error"]["message"]
 
 

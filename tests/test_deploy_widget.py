@@ -129,3 +129,4 @@ async def test_a_compact_final_line_when_the_progress_bar_is_off(
     assert len(shown) == 1  # one line, at the end
     assert "Deploying to 'broken' failed:" in shown[0] and "holds no MLmodel file" in shown[0]
     assert "Nothing was changed." in shown[0]
+    assert "Register a version logged as an MLflow model" in shown[0]  # and what to do

@@ -288,6 +288,7 @@ async def test_a_full_disk_fails_the_copy_and_keeps_the_previous_deployment(
     _, body = await deploy(jp_fetch, "g", "tight", "roomy", big)
     job = (await follow(jp_fetch, body["job"]["id"]))[-1]
     assert (job["state"], job["error"]["code"]) == ("failed", "disk_full"), job
+    assert "Free space" in job["error"]["hint"]
     assert "the disk holding the deployments is full" in job["error"]["message"]
     assert "Traceback" not in job["error"]["message"]
     assert sha256_tree(directory / "current") == files_before

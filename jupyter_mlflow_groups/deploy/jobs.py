@@ -9,6 +9,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import HINTS
 from .records import now
 
 STATES = (
@@ -101,7 +102,7 @@ class Job:
             "files_total": self.files_total,
             "rate_bytes_per_s": self.rate_bytes_per_s,
             "eta_s": self.eta_s,
-            "error": self.error,
+            "error": self.error and {**self.error, "hint": HINTS.get(self.error["code"], "")},
             "endpoint": self.endpoint,
             "created_by": self.created_by,
             "created_at": self.created_at,

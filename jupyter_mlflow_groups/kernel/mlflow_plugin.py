@@ -102,8 +102,9 @@ class GroupDeploymentClient(BaseDeploymentClient):
             job = self._call(self.client.job, job["id"])
         if job["state"] != "done":
             error = job.get("error") or {"message": job["state"]}
+            hint = f" {error['hint']}" if error.get("hint") else ""
             raise MlflowException(
-                f"Deploying {model_uri} to '{name}' {job['state']}: {error['message']}"
+                f"Deploying {model_uri} to '{name}' {job['state']}: {error['message']}{hint}"
             )
         return self.get_deployment(name)
 

@@ -200,8 +200,10 @@ class DeployPanel(Panel):
             self.progress.value = f"Cancelled: '{name}' is unchanged."
         else:
             error = job.get("error") or {"message": "unknown error"}
+            hint = f" {esc(error['hint'])}" if error.get("hint") else ""
             self.progress.value = (
                 f"Deploying to '{name}' failed: {esc(error['message'])}. Nothing was changed."
+                + hint
             )
 
     def _input_columns(self) -> list[str]:
