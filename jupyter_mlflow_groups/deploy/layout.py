@@ -25,6 +25,7 @@ import os
 import re
 import shutil
 import stat
+import tempfile
 from pathlib import Path, PurePosixPath
 
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -74,21 +75,28 @@ class DeploymentLayout:
         self.staging = self.directory / "staging"
 
     def claim(self) -> None:
-        """Make the deployment's directory ours before anything is written in it: create it with
-        our marker, or accept it if it has the marker; UnsafePath if it exists without (a folder
-        of the admin's that happens to have the deployment's name), so nothing of it is touched."""
-        try:
-            self.directory.mkdir(parents=True)
-        except FileExistsError:
-            if not is_ours(self.directory):
-                raise UnsafePath(
-                    f"{self.directory} exists and was not created by jupyter-mlflow-groups: "
-                    "choose another deployment name or remove it"
-                ) from None
-            return
-        (self.directory / MARKER).write_text(
-            "Created by jupyter-mlflow-groups for a deployment; removed with it.\n"
-        )
+        """Make the deployment's directory ours before anything is written in it: accept it if
+        it has our marker, refuse it (UnsafePath) if it exists without (a folder of the admin's
+        that happens to have the deployment's name: nothing of it is touched), else create it.
+        It appears with its marker already inside (made aside, then renamed into place), so a
+        concurrent claim, in this process or another, never sees it half-made."""
+        if not os.path.lexists(self.directory):
+            root = self.directory.parent
+            root.mkdir(parents=True, exist_ok=True)
+            aside = Path(tempfile.mkdtemp(prefix=f".claim-{self.name}-", dir=root))
+            (aside / MARKER).write_text(
+                "Created by jupyter-mlflow-groups for a deployment; removed with it.\n"
+            )
+            try:
+                os.rename(aside, self.directory)
+                return
+            except OSError:  # claimed meanwhile (rename never replaces a non-empty directory)
+                shutil.rmtree(aside)
+        if not is_ours(self.directory):
+            raise UnsafePath(
+                f"{self.directory} exists and was not created by jupyter-mlflow-groups: "
+                "choose another deployment name or remove it"
+            )
 
     def staging_for(self, job_id: str) -> Path:
         return self.staging / job_id

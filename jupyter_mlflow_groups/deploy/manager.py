@@ -87,7 +87,6 @@ class DeploymentManager:
         self.on_change = on_change
         self.jobs: dict[str, Job] = {}
         self._active: dict[tuple[str, str], Job] = {}
-        self._claiming = asyncio.Lock()
         self._stores: dict[Path, DeploymentStore] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._queued: dict[str, asyncio.Task[Any]] = {}  # each job's task, until it ends
@@ -164,11 +163,10 @@ class DeploymentManager:
                 400, "bad_request", f"'{version}' is neither a version number nor an @alias."
             )
         context = await self._context(group)
-        async with self._claiming:  # a concurrent first claim must not see it half-made
-            try:  # its directory becomes ours before anything is written (or a job starts)
-                await asyncio.to_thread(DeploymentLayout(context.root, name).claim)
-            except UnsafePath as error:
-                raise ApiError(409, "conflict", str(error)) from None
+        try:  # its directory becomes ours before anything is written (or a job starts)
+            await asyncio.to_thread(DeploymentLayout(context.root, name).claim)
+        except UnsafePath as error:
+            raise ApiError(409, "conflict", str(error)) from None
         running = self._active.get((group, name))  # from here on, no await until registered
         if running is not None:
             raise ApiError(
@@ -277,12 +275,12 @@ class DeploymentManager:
         try:
             async with self._copy_slots:  # a bounded number of copies at once; others queue
                 outcome = await self._attempt(job, context, layout)
+                # its staging copy is gone before anyone sees the job end or the next one start
+                await asyncio.to_thread(layout.discard_staging, job.id)
         except asyncio.CancelledError:
             if not job.cancel_requested:
                 raise  # the server stops
-            outcome = "cancelled"  # while queued
-        # the staging copy is gone before anyone can see the job finished
-        await asyncio.to_thread(layout.discard_staging, job.id)
+            outcome = "cancelled"  # while queued: nothing was staged
         self._active.pop((job.group, job.deployment), None)
         self._queued.pop(job.id, None)
         if isinstance(outcome, tuple):
