@@ -33,8 +33,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from deploying import local_experiment, register_version
-from servers import MlflowServer, start_mlflow, wait_until_healthy
+from support.deploying import local_experiment, register_version
+from support.servers import MlflowServer, start_mlflow, wait_until_healthy
 
 MLMODEL = "artifact_path: model\nflavors:\n  python_function:\n    loader_module: mlflow.pyfunc\n"
 KIB, MIB = 1024, 1024 * 1024

@@ -2,7 +2,7 @@
 `GET /api/status` and of our `GET /mlflow-groups/api/groups`, with and without hung requests.
 
 A real `jupyter server` process with one group bound to a port that accepts connections and
-never answers (tests/servers.py SilentServer). In one run:
+never answers (tests/support/servers.py SilentServer). In one run:
 
   quiet   the two endpoints measured, one request after another, nothing else going on
   hung    the same, while `--concurrent` browse requests (`GET .../groups/hung/models`, each
@@ -28,8 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from jupyter_process import JupyterServerProcess
-from servers import SilentServer
+from support.jupyter import JupyterServerProcess
+from support.servers import SilentServer
 
 ENDPOINTS = {"Jupyter /api/status": "/api/status", "our /groups": "/mlflow-groups/api/groups"}
 

@@ -35,7 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from jupyter_process import JupyterServerProcess
+from support.jupyter import JupyterServerProcess
 
 EXTENSION = "--ext=jupyter_mlflow_groups"
 HEAVY = ("mlflow", "requests", "pandas")
@@ -198,6 +198,7 @@ def injection_cost(bindings: Path, calls: int = 2000) -> float:
     from jupyter_mlflow_groups.groups import ActiveGroupFile, ConfigMemberships, GroupResolver
     from jupyter_mlflow_groups.provisioner import runs_ipykernel, with_extension
     from jupyter_mlflow_groups.service import MlflowGroupsService
+    from jupyter_mlflow_groups.settings import Settings
 
     log = logging.getLogger("benchmark")
     log.setLevel(logging.WARNING)
@@ -205,16 +206,8 @@ def injection_cost(bindings: Path, calls: int = 2000) -> float:
     resolver = GroupResolver(
         store, ConfigMemberships(), ActiveGroupFile(bindings.parent / "state.json", log)
     )
-    service = MlflowGroupsService(
-        store,
-        resolver,
-        "bench",
-        status_timeout=5.0,
-        request_timeout=5.0,
-        cache_ttl=0,
-        log=log,
-        groups_root=bindings.parent / "groups",
-    )
+    settings = Settings(user="bench", groups_root=bindings.parent / "groups", cache_ttl=0)
+    service = MlflowGroupsService(store, resolver, settings, log)
     spec = KernelSpec(
         argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         language="python",

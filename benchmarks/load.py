@@ -1,7 +1,8 @@
 """Load: many clients, kernels and deployments at once, through a real Jupyter server.
 
-One run starts a real MLflow server (4 workers, as a team runs it) seeded by tests/seeding.py
-and a real `jupyter server` with the extension bound to it, then measures three things:
+One run starts a real MLflow server (4 workers, as a team runs it) seeded by
+tests/support/seeding.py and a real `jupyter server` with the extension bound to it, then
+measures three things:
 
   browse   50 concurrent clients for a fixed time on the models list (a page, and a filter)
            and on one version: through our API from the cache, through our API with
@@ -42,11 +43,11 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from deploying import register_version
-from jupyter_process import JupyterServerProcess
 from kernel_start import write_plain_kernelspec
 from registry import API, MODEL, VERSION, RawClient, prepare_server
-from servers import MlflowServer
+from support.deploying import register_version
+from support.jupyter import JupyterServerProcess
+from support.servers import MlflowServer
 
 GROUP = "bench"
 FILTER = "name LIKE 'model-00%'"

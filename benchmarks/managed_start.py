@@ -36,8 +36,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from jupyter_process import JupyterServerProcess
-from servers import free_port
+from support.jupyter import JupyterServerProcess
+from support.processes import free_port
 
 LAB = [sys.executable, "-m", "jupyter", "lab"]
 STATUS = "/mlflow-groups/api/groups/default/status"

@@ -44,8 +44,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from jupyter_process import JupyterServerProcess
-from servers import MlflowServer, start_mlflow, wait_until_healthy
+from support.jupyter import JupyterServerProcess
+from support.servers import MlflowServer, start_mlflow, wait_until_healthy
 
 MIB = 1024 * 1024
 API = "/api/2.0/mlflow"

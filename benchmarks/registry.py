@@ -1,8 +1,8 @@
 """Registry screens through our REST API vs the raw MLflow REST calls a client would make.
 
 One run starts a real MLflow server (uvicorn with its default 4 workers, as a team runs it),
-seeds it with 1,000 models x 5 versions (tests/seeding.py: concurrent, over REST), starts a real
-`jupyter server` with the extension bound to it, and times each screen both ways:
+seeds it with 1,000 models x 5 versions (tests/support/seeding.py: concurrent, over REST),
+starts a real `jupyter server` with the extension bound to it, and times each screen both ways:
 
   first page     raw: registered-models/search (25)              ours: GET .../models
   all pages      raw: 10 x registered-models/search (100), serial  ours: 10 x GET .../models
@@ -35,9 +35,9 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from jupyter_process import JupyterServerProcess
-from seeding import seed_registry
-from servers import (
+from support.jupyter import JupyterServerProcess
+from support.seeding import seed_registry
+from support.servers import (
     ADMIN_PASSWORD,
     ADMIN_USER,
     MlflowServer,

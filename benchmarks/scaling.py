@@ -1,6 +1,6 @@
 """Scaling: what a JupyterHub user and a production MLflow cost, measured on this machine.
 
-hub         A real JupyterHub (tests/hub_process.py) with `--users` users in two groups
+hub         A real JupyterHub (tests/support/hub.py) with `--users` users in two groups
             starts every user's server at once and each user starts a kernel, twice: with
             the extension, and with it disabled in the users' servers (the baseline: the
             same Hub without us). Time until every server is ready, each server's memory
@@ -35,10 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from deploy_copy import timed
-from deploying import register_version
-from hub_process import JupyterHubProcess
-from jupyter_process import JupyterServerProcess
-from servers import MotoS3, Postgres, ProductionStore, start_mlflow, wait_until_healthy
+from support.deploying import register_version
+from support.hub import JupyterHubProcess
+from support.jupyter import JupyterServerProcess
+from support.servers import MotoS3, Postgres, ProductionStore, start_mlflow, wait_until_healthy
 
 MIB = 1024 * 1024
 WITHOUT_EXTENSION = "--ServerApp.jpserver_extensions=jupyter_mlflow_groups=False"

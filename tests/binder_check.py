@@ -13,8 +13,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from jupyter_process import JupyterServerProcess, stopped
-from tour import group_ready, run_the_tour
+from support.jupyter import JupyterServerProcess
+from support.processes import stopped
+from support.tour import group_ready, run_the_tour
 
 REPO = Path(__file__).parents[1]
 

@@ -1,23 +1,24 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-import yaml
-from hub_process import JupyterHubProcess
 from jupyter_client.provisioning import KernelProvisionerFactory
-from seeding import SeededRegistry, seed_registry
-from servers import (
+from support.bindings import BindingsFile
+from support.hub import JupyterHubProcess
+from support.jupyter import JupyterClient
+from support.lab import LAB_PAGE_CONFIG
+from support.processes import free_port
+from support.seeding import SeededRegistry, seed_registry
+from support.servers import (
     MlflowServer,
     MotoS3,
     SilentServer,
     TlsFront,
-    free_port,
     prepare_auth_server,
     start_mlflow,
     wait_until_healthy,
@@ -26,12 +27,6 @@ from servers import (
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 OWNER = "alice"
-#: JupyterLab's news and update checks would fetch from the internet and pop up over the panel.
-LAB_PAGE_CONFIG = {
-    "disabledExtensions": {
-        "@jupyterlab/apputils-extension:announcements": True,
-    }
-}
 
 
 @pytest.fixture(scope="session")
@@ -160,23 +155,6 @@ def closed_url() -> str:
     return f"http://127.0.0.1:{free_port()}"
 
 
-class BindingsFile:
-    """The bindings file a test's server reads; `write` replaces it atomically."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def write(self, document: dict[str, Any] | str) -> None:
-        text = (
-            document
-            if isinstance(document, str)
-            else yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
-        )
-        temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, self.path)
-
-
 @pytest.fixture
 def bindings(tmp_path: Path) -> BindingsFile:
     return BindingsFile(tmp_path / "bindings.yaml")
@@ -208,8 +186,6 @@ def jp_server_config(
 @pytest.fixture
 def jp_client(jp_serverapp: Any) -> Any:
     """pytest-jupyter's server as a client of its REST API and proxied routes, with its token."""
-    from jupyter_process import JupyterClient
-
     token = jp_serverapp.identity_provider.token
     return JupyterClient(f"http://127.0.0.1:{jp_serverapp.port}", token)
 
@@ -220,22 +196,3 @@ def fresh_provisioner_factory() -> Iterator[None]:
     KernelProvisionerFactory.clear_instance()
     yield
     KernelProvisionerFactory.clear_instance()
-
-
-async def fetch_json(
-    jp_fetch: Any, *parts: str, method: str = "GET", body: Any = None, params: dict | None = None
-) -> tuple[int, Any]:
-    """Call the server; return (status, JSON body) for successes and errors alike."""
-    from tornado.httpclient import HTTPClientError
-
-    kwargs: dict[str, Any] = {"method": method, "params": params}
-    if body is not None:
-        kwargs["body"] = body if isinstance(body, (str, bytes)) else json.dumps(body)
-    elif method in ("PUT", "POST"):
-        kwargs["body"] = ""
-    try:
-        response = await jp_fetch(*parts, **kwargs)
-    except HTTPClientError as error:
-        assert error.response is not None
-        return error.code, json.loads(error.response.body or b"null")
-    return response.code, json.loads(response.body or b"null")

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BindingsFile, fetch_json
+from support.bindings import BindingsFile
+from support.rest import fetch_json
 
 from jupyter_mlflow_groups import trusted_files
 from jupyter_mlflow_groups.binding_store import BindingStore

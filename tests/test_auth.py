@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from browser_session import browser_session
 from jupyter_server.auth.authorizer import Authorizer
-from kernels import kernel_env, start_kernel
+from support.kernels import kernel_env, start_kernel
+from support.rest import browser_session
 from tornado import web
 from tornado.httpclient import HTTPClientError, HTTPResponse
 from tornado.routing import Router

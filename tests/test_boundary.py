@@ -23,10 +23,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from deploying import finished, model_server_pid, register_version
-from jupyter_process import JupyterClient, JupyterServerProcess
-from process_facts import environ, listening_tcp_ports, process_group
-from servers import ThrottledProxy
+from support.deploying import finished, model_server_pid, register_version
+from support.jupyter import JupyterClient, JupyterServerProcess
+from support.processes import environ, listening_tcp_ports, process_group
+from support.servers import ThrottledProxy
 
 OTHER_ACCOUNT = "mlflowgroups-other"  # made by these tests: a user of the same host
 MB = 1000 * 1000

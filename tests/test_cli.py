@@ -12,10 +12,11 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from deploying import model_server_pid
-from jupyter_process import JupyterServerProcess, stopped
-from servers import start_mlflow, wait_until_healthy
-from tour import group_ready, run_the_tour
+from support.deploying import model_server_pid
+from support.jupyter import JupyterServerProcess
+from support.processes import stopped
+from support.servers import start_mlflow, wait_until_healthy
+from support.tour import group_ready, run_the_tour
 
 
 def cli(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:

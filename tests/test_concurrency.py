@@ -11,9 +11,9 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import fetch_json
-from deploying import API, deploy, follow, predictions, register_version
-from kernels import kernel_env, start_kernel
+from support.deploying import API, deploy, follow, predictions, register_version
+from support.kernels import kernel_env, start_kernel
+from support.rest import fetch_json
 
 
 @pytest.fixture
@@ -135,7 +135,7 @@ class TestCopiesAreBounded:
     async def test_at_most_max_copies_run_and_the_rest_queue(
         self, deploy_server, bindings, sklearn_model, jp_fetch
     ):
-        from servers import ThrottledProxy
+        from support.servers import ThrottledProxy
 
         link = ThrottledProxy(int(deploy_server.url.rsplit(":", 1)[1]), bytes_per_second=30_000_000)
         bindings.write({"groups": {"slow": {"tracking_uri": link.url}}})

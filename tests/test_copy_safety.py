@@ -18,7 +18,6 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,8 +26,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
-from deploying import local_experiment, register_version, sha256_tree
-from servers import MlflowServer, MotoS3, start_mlflow
+from support.deploying import local_experiment, register_version, sha256_tree
+from support.servers import MlflowServer, MotoS3, start_mlflow
 
 from jupyter_mlflow_groups.deploy.errors import CopyError
 from jupyter_mlflow_groups.deploy.http_pool import UnixHTTPConnection
@@ -651,14 +650,7 @@ def socket_mlflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SocketMl
     socket_path = private / "mlflow.sock"
     server = SocketMlflow(start_mlflow(root, uvicorn_opts=f"--uds {socket_path}"), socket_path)
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert server.server.process.poll() is None, server.server.log_path.read_text()
-            with contextlib.suppress(OSError):
-                if server.call("GET", "/health")[0] == 200:
-                    break
-            assert time.monotonic() < deadline, "mlflow server not healthy on its socket"
-            time.sleep(0.25)
+        server.server.wait_until_ready(lambda: server.call("GET", "/health")[0] == 200, 180)
         yield server
     finally:
         server.server.stop()

@@ -12,8 +12,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from conftest import fetch_json
-from deploying import (
+from support.deploying import (
     API,
     TEAM_DEPLOYMENTS,
     deploy,
@@ -29,8 +28,9 @@ from deploying import (
     team_server,
     until_serving,
 )
-from jupyter_process import stopped
-from kernels import run_in_kernel, start_kernel
+from support.kernels import run_in_kernel, start_kernel
+from support.processes import stopped
+from support.rest import fetch_json
 
 from jupyter_mlflow_groups.deploy.layout import MARKER
 from jupyter_mlflow_groups.processes import pid_alive
@@ -256,7 +256,7 @@ async def test_a_local_file_store_is_copied_directly(
 def slow_group(deploy_server, bindings):
     """The deploy server behind a 40 MB/s link: a 200 MB copy takes seconds, long enough to be
     cancelled or killed halfway."""
-    from servers import ThrottledProxy
+    from support.servers import ThrottledProxy
 
     proxy = ThrottledProxy(int(deploy_server.url.rsplit(":", 1)[1]), bytes_per_second=40 * MB)
     bindings.write({"groups": {"slow": {"tracking_uri": proxy.url}}})

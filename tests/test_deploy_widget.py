@@ -8,8 +8,8 @@ import os
 
 import ipywidgets as widgets
 import pytest
-from deploying import predictions, register_version
-from widget_text import button, leaves, visible_text
+from support.deploying import predictions, register_version
+from support.widget_text import button, leaves, visible_text
 
 from jupyter_mlflow_groups.kernel.client import ServerClient
 from jupyter_mlflow_groups.kernel.widgets import DeployPanel, ModelBrowser
@@ -84,7 +84,7 @@ async def test_deploy_from_the_model_browser_then_update_an_existing_deployment(
 async def test_cancel_from_the_panel(
     deploy_server, sklearn_model, bindings, jp_serverapp, http_server_client
 ):
-    from servers import ThrottledProxy
+    from support.servers import ThrottledProxy
 
     proxy = ThrottledProxy(int(deploy_server.url.rsplit(":", 1)[1]), bytes_per_second=20 * MB)
     try:

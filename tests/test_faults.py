@@ -5,7 +5,7 @@ a copy. For each: the error the user sees, and that nothing is lost.
 Covered elsewhere (not repeated here): status against a closed port, a silent server and wrong
 credentials, and other requests served while MLflow hangs (test_status.py); cancel, a killed copy
 process and staging left by dead jobs (test_deploy.py); a killed managed MLflow that comes back
-with its data on the same URL (test_managed.py), which also gives the helpers used here.
+with its data on the same URL (test_managed.py).
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import fetch_json
-from deploying import (
+from support.deploying import (
     API,
     TEAM_DEPLOYMENTS,
     deploy,
@@ -37,9 +36,11 @@ from deploying import (
     team_server,
     until_serving,
 )
-from jupyter_process import JupyterServerProcess, stopped
-from servers import ADMIN_USER, GarbageServer, ThrottledProxy
-from test_managed import STATUS, running, until
+from support.jupyter import JupyterServerProcess
+from support.managed import STATUS, running, until
+from support.processes import stopped
+from support.rest import fetch_json
+from support.servers import ADMIN_USER, GarbageServer, ThrottledProxy
 
 MB = 1024 * 1024
 WRONG_PASSWORD = "wrong-password-faults-5c1a"

@@ -23,7 +23,6 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
-from jupyter_process import JupyterServerProcess
 from schemathesis import Case, GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.schemas import APIOperation
@@ -33,8 +32,9 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from seeding import SeededRegistry
-from test_openapi import SHIPPED, described_operations, shipped_description
+from support.jupyter import JupyterServerProcess
+from support.openapi import SHIPPED, described_operations, shipped_description
+from support.seeding import SeededRegistry
 
 from jupyter_mlflow_groups.contract import TOKEN_HEADER
 from jupyter_mlflow_groups.handlers import API

@@ -11,8 +11,8 @@ from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
-from conftest import fetch_json
-from deploying import deploy, follow
+from support.deploying import deploy, follow
+from support.rest import fetch_json
 from tornado.httpclient import HTTPClientError
 
 API = ("mlflow-groups", "api")

@@ -18,9 +18,9 @@ from urllib.parse import urljoin
 
 import pytest
 import requests
-from deploying import finished, invocations, register_version
-from jupyter_process import JupyterClient
-from servers import free_port
+from support.deploying import finished, invocations, register_version
+from support.jupyter import JupyterClient
+from support.processes import free_port
 
 from jupyter_mlflow_groups.binding_store import BindingStore
 from jupyter_mlflow_groups.hub import HubMemberships

@@ -8,8 +8,8 @@ import subprocess
 import sys
 
 import pytest
-from jupyter_process import JupyterServerProcess
-from kernels import ENV_CODE
+from support.jupyter import JupyterServerProcess
+from support.kernels import ENV_CODE
 
 
 def test_jupyter_lists_the_extension_as_enabled_and_ok():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import fetch_json
-from kernels import kernel_env, restart_kernel, run_in_kernel, start_kernel
+from support.kernels import kernel_env, restart_kernel, run_in_kernel, start_kernel
+from support.rest import fetch_json
 from tornado.httpclient import HTTPClientError
 
 from jupyter_mlflow_groups.kernel.client import NotConnected, ServerClient

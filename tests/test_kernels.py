@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 import pytest
-from conftest import fetch_json
-from kernels import kernel_env, restart_kernel, start_kernel, start_session
+from support.kernels import kernel_env, restart_kernel, start_kernel, start_session
+from support.rest import fetch_json
 
 SECRET_PASSWORD = "pw-9f3c=with spaces 'and' \"quotes\" ünï"
 SECRET_TOKEN = "tok-51aa-never-shown"

@@ -6,6 +6,7 @@ the contract names every module of the server's side, so a new one cannot slip p
 
 from __future__ import annotations
 
+import ast
 import pkgutil
 import subprocess
 import sys
@@ -69,3 +70,36 @@ def test_the_sidebar_calls_the_api_path_of_the_contract():
 
     api = (ROOT / "labextension" / "src" / "api.ts").read_text()
     assert f"const API = '{API_PATH}';" in api
+
+
+def _imported_top_names(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_tests_share_code_only_through_the_support_package():
+    """No test module, conftest or benchmark imports a test module or a conftest: what they
+    share lives in tests/support/."""
+    tests = ROOT / "tests"
+    test_modules = {
+        path.stem for path in tests.rglob("*.py") if path.name.startswith(("test_", "conftest"))
+    } | {"ui"}
+    importers = [*tests.rglob("*.py"), *(ROOT / "benchmarks").glob("*.py")]
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(_imported_top_names(path) & test_modules)
+        for path in importers
+        if "upstream" not in path.parts
+    }
+    assert {path: names for path, names in offenders.items() if names} == {}
+    loose = {
+        path.name
+        for path in tests.glob("*.py")
+        if not path.name.startswith(("test_", "conftest")) and path.name != "binder_check.py"
+    }
+    assert loose == set(), "helpers of the tests belong in tests/support/"

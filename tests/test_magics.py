@@ -17,11 +17,11 @@ from typing import Any
 
 import mlflow
 import pytest
-from conftest import fetch_json
 from jupyter_client.kernelspec import KernelSpec
-from jupyter_process import JupyterServerProcess
-from kernels import restart_kernel, start_kernel
-from servers import ADMIN_PASSWORD, ADMIN_USER
+from support.jupyter import JupyterServerProcess
+from support.kernels import restart_kernel, start_kernel
+from support.rest import fetch_json
+from support.servers import ADMIN_PASSWORD, ADMIN_USER
 
 from jupyter_mlflow_groups.provisioner import EXTENSION_ARGUMENT, runs_ipykernel, with_extension
 
@@ -691,7 +691,7 @@ def test_a_server_that_went_away_is_said_so(closed_url):
 async def test_deploy_and_deployments(
     deploy_server, sklearn_model, bindings, jp_fetch, jp_serverapp, jp_client
 ):
-    from deploying import predictions, register_version
+    from support.deploying import predictions, register_version
 
     model_dir, rows, expected = sklearn_model
     version, _ = register_version(deploy_server, "magic-iris", model_dir)

@@ -3,25 +3,23 @@ sharing between Jupyter servers. Every Jupyter server here is a real `jupyter se
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
 import signal
-import time
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import pytest
 import requests
-from jupyter_process import JupyterServerProcess, stopped
-from kernels import ENV_CODE
-from process_facts import listening_tcp_ports
+from support.jupyter import JupyterServerProcess
+from support.kernels import ENV_CODE
+from support.managed import STATUS, running, until
+from support.processes import listening_tcp_ports, stopped
 
 from jupyter_mlflow_groups.managed import HEALTH, ManagedServers, managed_server
 
-STATUS = "/mlflow-groups/api/groups/default/status"
 MLFLOW = "/mlflow-groups/groups/default/mlflow"
 
 
@@ -30,24 +28,6 @@ def through_jupyter(server: JupyterServerProcess, method: str, path: str, **kwar
     proxy, with Jupyter's token."""
     headers = {"Authorization": f"token {server.token}"}
     return requests.request(method, f"{server.url}{MLFLOW}{path}", headers=headers, **kwargs)
-
-
-async def until(check, timeout: float = 120.0, interval: float = 0.25):
-    """The first truthy value of `check()` (which may be async), or a TimeoutError."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        await asyncio.sleep(interval)
-    raise TimeoutError(f"not true after {timeout} s")
-
-
-def running(server: JupyterServerProcess):
-    status = server.request("GET", STATUS)
-    return status if status["ok"] and status["managed"]["state"] == "running" else None
 
 
 @pytest.fixture

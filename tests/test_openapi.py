@@ -4,21 +4,12 @@ the extension registers (so it cannot drift from the handlers)."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-import yaml
-from conftest import fetch_json
 from openapi_spec_validator import OpenAPIV30SpecValidator
+from support.openapi import METHODS, described_operations, shipped_description
+from support.rest import fetch_json
 
-import jupyter_mlflow_groups
 from jupyter_mlflow_groups.handlers import API, NotFoundHandler, routes
-
-SHIPPED = Path(jupyter_mlflow_groups.__file__).parent / "openapi.yaml"
-METHODS = ("get", "post", "put", "delete", "patch")
-
-
-def shipped_description() -> dict:
-    return yaml.safe_load(SHIPPED.read_text(encoding="utf-8"))
 
 
 def registered_operations() -> set[tuple[str, str]]:
@@ -30,15 +21,6 @@ def registered_operations() -> set[tuple[str, str]]:
         template = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", pattern.removeprefix(API))
         operations |= {(template, method) for method in METHODS if method in handler.__dict__}
     return operations
-
-
-def described_operations(description: dict) -> set[tuple[str, str]]:
-    return {
-        (path, method)
-        for path, item in description["paths"].items()
-        for method in item
-        if method in METHODS
-    }
 
 
 def test_the_description_is_valid_openapi():

@@ -16,9 +16,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from deploying import finished, invocations, sha256_tree, until_serving
-from jupyter_process import JupyterServerProcess
-from servers import MotoS3, Postgres, ProductionStore, start_mlflow, wait_until_healthy
+from support.deploying import finished, invocations, sha256_tree, until_serving
+from support.jupyter import JupyterServerProcess
+from support.servers import MotoS3, Postgres, ProductionStore, start_mlflow, wait_until_healthy
 
 BUCKET = "team-mlflow"
 API = "/mlflow-groups/api/groups/prod"

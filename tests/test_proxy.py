@@ -18,10 +18,9 @@ from typing import Any
 
 import pytest
 import requests
-from browser_session import browser_session
-from conftest import fetch_json
-from jupyter_process import JupyterServerProcess
-from servers import ADMIN_PASSWORD, ADMIN_USER
+from support.jupyter import JupyterServerProcess
+from support.rest import browser_session, fetch_json
+from support.servers import ADMIN_PASSWORD, ADMIN_USER
 from tornado.httpclient import HTTPClientError, HTTPResponse
 
 API = ("mlflow-groups", "api")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import fetch_json
-from seeding import SPECIAL_NAMES, model_name
-from servers import ADMIN_PASSWORD, ADMIN_USER, READER_PASSWORD, READER_USER, CountingProxy
+from support.rest import fetch_json
+from support.seeding import SPECIAL_NAMES, model_name
+from support.servers import ADMIN_PASSWORD, ADMIN_USER, READER_PASSWORD, READER_USER, CountingProxy
 
 API = ("mlflow-groups", "api", "groups")
 

@@ -6,7 +6,7 @@ import json
 import re
 
 import pytest
-from conftest import fetch_json
+from support.rest import fetch_json
 from tornado.httpclient import HTTPClientError
 
 API = ("mlflow-groups", "api")

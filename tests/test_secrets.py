@@ -11,10 +11,10 @@ import logging
 from pathlib import Path
 
 import pytest
-from conftest import fetch_json
-from deploying import deploy, follow, register_version
-from kernels import kernel_env, restart_kernel, run_in_kernel, start_kernel, start_session
-from servers import ADMIN_PASSWORD, ADMIN_USER
+from support.deploying import deploy, follow, register_version
+from support.kernels import kernel_env, restart_kernel, run_in_kernel, start_kernel, start_session
+from support.rest import fetch_json
+from support.servers import ADMIN_PASSWORD, ADMIN_USER
 
 API = ("mlflow-groups", "api")
 WRONG_PASSWORD = "wrong-pw-secret-e19b"

@@ -7,8 +7,8 @@ import asyncio
 import logging
 
 import pytest
-from conftest import fetch_json
-from servers import ADMIN_PASSWORD, ADMIN_USER, READER_PASSWORD, READER_USER, TEAM_WORKSPACE
+from support.rest import fetch_json
+from support.servers import ADMIN_PASSWORD, ADMIN_USER, READER_PASSWORD, READER_USER, TEAM_WORKSPACE
 
 API = ("mlflow-groups", "api")
 WRONG_PASSWORD = "wrong-password-status-8d2e"

@@ -11,10 +11,10 @@ import json
 
 import ipywidgets as widgets
 import pytest
-from kernels import run_in_kernel, start_kernel
-from seeding import model_name
-from servers import ADMIN_PASSWORD, ADMIN_USER
-from widget_text import button, buttons, leaves, visible_text
+from support.kernels import run_in_kernel, start_kernel
+from support.seeding import model_name
+from support.servers import ADMIN_PASSWORD, ADMIN_USER
+from support.widget_text import button, buttons, leaves, visible_text
 
 from jupyter_mlflow_groups.kernel.client import ServerClient
 from jupyter_mlflow_groups.kernel.widgets import ModelBrowser, VersionDetail

@@ -16,34 +16,15 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-import yaml
-from conftest import LAB_PAGE_CONFIG
-from jupyter_process import JupyterServerProcess
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
-from seeding import seed_registry
-from servers import (
-    READER_PASSWORD,
-    READER_USER,
-    free_port,
-    start_mlflow,
-    wait_until_healthy,
-)
+from support.bindings import EditableBindings
+from support.jupyter import JupyterServerProcess
+from support.lab import CHROMIUM_FLAGS, LAB_PAGE_CONFIG, VIEWPORT
+from support.processes import free_port
+from support.seeding import seed_registry
+from support.servers import READER_PASSWORD, READER_USER, start_mlflow, wait_until_healthy
+from support.sidebar import Sidebar
 
-from ui.sidebar import Sidebar
-
-#: What Chromium needs on these machines (see the machine notes): as root, no sandbox; no
-#: background connections, which the closed network refuses.
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
-VIEWPORT = {"width": 1280, "height": 800}
 DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 
 
@@ -79,34 +60,11 @@ def ui_mlflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamesp
         server.stop()
 
 
-class Bindings:
-    """The lab server's bindings file: the groups of every state the panel can show."""
-
-    def __init__(self, path: Path, groups: dict[str, dict]) -> None:
-        self.path = path
-        self.groups = groups
-        self.write()
-
-    def write(self) -> None:
-        document = {"default_group": "team-a", "groups": self.groups}
-        temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
-        os.replace(temporary, self.path)
-
-    def add(self, name: str, binding: dict) -> None:
-        self.groups[name] = binding
-        self.write()
-
-    def remove(self, name: str) -> None:
-        self.groups.pop(name, None)
-        self.write()
-
-
 @pytest.fixture(scope="package")
 def ui_bindings(
     ui_mlflow: SimpleNamespace, mlflow_servers: SimpleNamespace, tmp_path_factory
-) -> Bindings:
-    return Bindings(
+) -> EditableBindings:
+    return EditableBindings(
         tmp_path_factory.mktemp("bindings") / "bindings.yaml",
         {
             "team-a": {"tracking_uri": ui_mlflow.server.url},
@@ -126,7 +84,7 @@ def ui_bindings(
 
 
 @pytest.fixture(scope="package")
-def lab(ui_bindings: Bindings, tmp_path_factory) -> Iterator[JupyterServerProcess]:
+def lab(ui_bindings: EditableBindings, tmp_path_factory) -> Iterator[JupyterServerProcess]:
     home = tmp_path_factory.mktemp("lab-home")
     labconfig = home / "config" / "labconfig"
     labconfig.mkdir(parents=True)

@@ -21,12 +21,10 @@ from types import SimpleNamespace
 from urllib.parse import quote
 
 import pytest
-from conftest import LAB_PAGE_CONFIG
-from jupyter_process import JupyterServerProcess
 from playwright.sync_api import Browser, Error, Page, Response, expect
-
-from ui.conftest import VIEWPORT
-from ui.lab_actions import MlflowUiTab, run_command
+from support.jupyter import JupyterServerProcess
+from support.lab import LAB_PAGE_CONFIG, VIEWPORT
+from support.lab_actions import MlflowUiTab, run_command
 
 GROUP = "default"
 UI = f"/mlflow-groups/groups/{GROUP}/mlflow/"

@@ -6,8 +6,7 @@ from __future__ import annotations
 import re
 
 from playwright.sync_api import expect
-
-from ui.lab_actions import open_notebook
+from support.lab_actions import open_notebook
 
 HISTORY_MODEL = "model-0003"  # its run (shared with model-0000) has the 1,000-step histories
 

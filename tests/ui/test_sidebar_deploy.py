@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from deploying import invocations, register_version
 from playwright.sync_api import expect
-from servers import ThrottledProxy
+from support.deploying import invocations, register_version
+from support.servers import ThrottledProxy
 
 MB = 1000 * 1000
 MODEL = "sidebar-iris"

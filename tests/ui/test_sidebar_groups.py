@@ -6,8 +6,7 @@ from __future__ import annotations
 import re
 
 from playwright.sync_api import expect
-
-from ui.lab_actions import open_notebook, run_cell, wait_for_idle_kernel
+from support.lab_actions import open_notebook, run_cell, wait_for_idle_kernel
 
 RESTART_NOTE = "Running kernels keep their group until they are restarted."
 PRINT_GROUP = "import os; print(os.environ['JUPYTER_MLFLOW_GROUP'])"

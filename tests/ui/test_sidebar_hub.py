@@ -3,11 +3,10 @@ behind the Hub's proxy and base URL, shows her group's models, and only her grou
 
 from __future__ import annotations
 
-from deploying import register_version
 from playwright.sync_api import expect
-
-from ui.conftest import VIEWPORT
-from ui.sidebar import Sidebar
+from support.deploying import register_version
+from support.lab import VIEWPORT
+from support.sidebar import Sidebar
 
 
 def test_the_panel_behind_jupyterhub_shows_the_users_own_group(

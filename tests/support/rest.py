@@ -1,12 +1,31 @@
-"""A browser's cookie session with a Jupyter server, as its login form gives it."""
+"""Calls to pytest-jupyter's in-process server (its `jp_fetch`, its HTTP client): JSON
+answers, and a browser's cookie session as the login form gives it."""
 
 from __future__ import annotations
 
+import json
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import urlencode
 
 from tornado.httpclient import HTTPClientError
+
+
+async def fetch_json(
+    jp_fetch: Any, *parts: str, method: str = "GET", body: Any = None, params: dict | None = None
+) -> tuple[int, Any]:
+    """Call the server; return (status, JSON body) for successes and errors alike."""
+    kwargs: dict[str, Any] = {"method": method, "params": params}
+    if body is not None:
+        kwargs["body"] = body if isinstance(body, (str, bytes)) else json.dumps(body)
+    elif method in ("PUT", "POST"):
+        kwargs["body"] = ""
+    try:
+        response = await jp_fetch(*parts, **kwargs)
+    except HTTPClientError as error:
+        assert error.response is not None
+        return error.code, json.loads(error.response.body or b"null")
+    return response.code, json.loads(response.body or b"null")
 
 
 async def browser_session(client: Any, serverapp: Any) -> dict[str, str]:

@@ -15,7 +15,6 @@ import os
 import pwd
 import secrets
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -23,10 +22,11 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+
+from .processes import ChildProcess, free_port
 
 ADMIN_USER = "admin"
 ADMIN_PASSWORD = "admin-password-0123"  # the basic-auth app wants at least 12 characters
@@ -35,19 +35,18 @@ READER_PASSWORD = "reader-password-0123"
 TEAM_WORKSPACE = "team-x"  # a workspace the reader has no permission for
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+class MlflowServer(ChildProcess):
+    """An `mlflow server` process at `url`, keeping its files in `root` (see `start_mlflow`);
+    `auth`: the admin's user name and password where the basic-auth app is on."""
 
+    program = "mlflow server"
+    grace = 20
 
-@dataclass
-class MlflowServer:
-    url: str
-    root: Path
-    process: subprocess.Popen[bytes]
-    auth: tuple[str, str] | None = None
-    log_path: Path = field(default_factory=Path)
+    def __init__(self, url: str, root: Path, auth: tuple[str, str] | None = None) -> None:
+        super().__init__(root / "server.log")
+        self.url = url
+        self.root = root
+        self.auth = auth
 
     def request(self, method: str, path: str, body: dict | None = None) -> dict:
         """A call to the server's REST API (as admin where auth is on)."""
@@ -59,15 +58,6 @@ class MlflowServer:
             request.add_header("Authorization", f"Basic {token}")
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read() or b"{}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
 
 
 @dataclass
@@ -145,27 +135,13 @@ def start_mlflow(
         command += ["--enable-workspaces"]
     if uvicorn_opts:
         command += ["--uvicorn-opts", uvicorn_opts]
-    log_path = root / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    return MlflowServer(f"http://127.0.0.1:{port}", root, process, auth, log_path)
+    server = MlflowServer(f"http://127.0.0.1:{port}", root, auth)
+    server.spawn(command, env=env, cwd=root)
+    return server
 
 
 def wait_until_healthy(server: MlflowServer, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"mlflow server exited: {server.log_path.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{server.url}/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.25)
-    raise RuntimeError(f"mlflow server not healthy after {timeout} s: {server.log_path}")
+    server.wait_until_ready(f"{server.url}/health", timeout)
 
 
 def prepare_auth_server(server: MlflowServer) -> None:
@@ -311,31 +287,24 @@ class ThrottledProxy(CountingProxy):
                 end.shutdown(socket.SHUT_RDWR)
 
 
-class MotoS3:
+class MotoS3(ChildProcess):
     """moto's standalone server: a real S3-compatible endpoint on loopback."""
 
+    program = "moto"
+    grace = 20
+
     def __init__(self, root: Path) -> None:
+        super().__init__(root / "moto.log")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = root / "moto.log"
-        root.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError(f"moto did not start: {self.log_path.read_text()[-2000:]}")
+        command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
+        self.spawn(command, env=env)
+        self.wait_until_ready(self._listening, 60)
+
+    def _listening(self) -> bool:
+        with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+            return True
 
     def client(self, key_id: str, secret: str):
         import boto3
@@ -348,16 +317,14 @@ class MotoS3:
             region_name="us-east-1",
         )
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=20)
 
-
-class Postgres:
+class Postgres(ChildProcess):
     """A PostgreSQL cluster of its own (Debian's `postgresql` binaries) on a loopback port, with
     a password-protected database for MLflow. PostgreSQL refuses to run as root: as root, the
     cluster belongs to the `postgres` account the package creates."""
+
+    program = "postgres"
+    terminate_group = False  # smart shutdown: the postmaster waits for MLflow's connections
 
     def __init__(self) -> None:
         installed = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"))
@@ -383,27 +350,13 @@ class Postgres:
             user=self._account,
         )
         password_file.unlink()
-        self.log_path = self.root / "postgres.log"
+        super().__init__(self.root / "postgres.log")
         options = f"-D {data} -p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [str(binaries / "postgres"), *options.split(), "-c", "fsync=off"],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                user=self._account,
-            )
+        self.spawn(
+            [str(binaries / "postgres"), *options.split(), "-c", "fsync=off"], user=self._account
+        )
         self.uri = f"postgresql://mlflow:{self.password}@127.0.0.1:{self.port}/postgres"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"postgres exited: {self.log_path.read_text()[-2000:]}")
-            try:
-                self.query("select 1")
-                return
-            except Exception:
-                time.sleep(0.2)
-        raise RuntimeError(f"postgres did not start: {self.log_path.read_text()[-2000:]}")
+        self.wait_until_ready(lambda: self.query("select 1"), 60)
 
     def query(self, sql: str) -> list[tuple]:
         import psycopg
@@ -413,13 +366,7 @@ class Postgres:
             return cursor.fetchall() if cursor.description else []
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()  # smart shutdown: waits for MLflow's connections to go
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        super().stop()
         shutil.rmtree(self.root, ignore_errors=True)
 
 

@@ -258,7 +258,7 @@ def _upload_mlmodel(
     response.raise_for_status()
 
 
-if __name__ == "__main__":  # a quick manual check: python tests/seeding.py URL MODELS
+if __name__ == "__main__":  # a quick manual check: python tests/support/seeding.py URL MODELS
     import sys
 
     result = seed_registry(sys.argv[1], models=int(sys.argv[2]))

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
-from conftest import fetch_json
-from jupyter_process import JupyterClient, JupyterServerProcess
-from servers import MlflowServer
+from .jupyter import JupyterClient, JupyterServerProcess
+from .rest import fetch_json
+from .servers import MlflowServer
 
 API = ("mlflow-groups", "api")
 TEAM_DEPLOYMENTS = "/mlflow-groups/api/groups/team/deployments"

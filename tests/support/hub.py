@@ -11,20 +11,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
 
-from jupyter_process import JupyterClient
-from servers import free_port
+from .jupyter import JupyterClient
+from .processes import ChildProcess, free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository
 PROXY_INSTALL = "npm install --prefix .venv/chp configurable-http-proxy@5 (scripts/test does it)"
 
 
@@ -37,7 +33,10 @@ def proxy_command() -> str:
     return found
 
 
-class JupyterHubProcess:
+class JupyterHubProcess(ChildProcess):
+    program = "jupyterhub"
+    grace = 60  # on SIGTERM, the Hub stops users' servers
+
     def __init__(
         self,
         root: Path,
@@ -51,7 +50,7 @@ class JupyterHubProcess:
         self.root = root
         self.url = f"http://127.0.0.1:{free_port()}"
         self.service_token = uuid.uuid4().hex
-        self.log_path = root / "jupyterhub.log"
+        super().__init__(root / "jupyterhub.log")
         users = sorted({user for members in groups.values() for user in members})
         config = {
             "bind_url": self.url,
@@ -68,7 +67,6 @@ class JupyterHubProcess:
         root.mkdir(parents=True, exist_ok=True)
         (root / "settings.json").write_text(json.dumps(config))
         (root / "jupyterhub_config.py").write_text(_CONFIG)
-        self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 90) -> JupyterHubProcess:
         env = {
@@ -76,38 +74,13 @@ class JupyterHubProcess:
             # users' servers and kernels find this venv's programs first
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         }
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "jupyterhub", "-f", "jupyterhub_config.py"],
-                cwd=self.root,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"jupyterhub exited: {self.log()[-3000:]}")
-            try:
-                self.api("GET", "/")
-                return self
-            except (urllib.error.URLError, OSError):
-                time.sleep(0.3)
-        raise RuntimeError(f"jupyterhub did not start in {timeout} s: {self.log()[-3000:]}")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)  # the Hub stops users' servers
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        self.spawn(
+            [sys.executable, "-m", "jupyterhub", "-f", "jupyterhub_config.py"],
+            env=env,
+            cwd=self.root,
+        )
+        self.wait_until_ready(lambda: self.api("GET", "/"), timeout)
+        return self
 
     def api(self, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
         """The Hub's REST API (`/hub/api` + path), as the admin service or with `token`."""
@@ -130,9 +103,9 @@ class JupyterHubProcess:
                 token = self.api("POST", f"/users/{user}/tokens", {"note": "tests"})["token"]
                 return JupyterClient(f"{self.url}/user/{user}", token)
             if not model.get("pending") and not server:
-                raise RuntimeError(f"{user}'s server failed to start: {self.log()[-3000:]}")
+                raise RuntimeError(f"{user}'s server failed to start: {self.log_tail()}")
             time.sleep(0.3)
-        raise RuntimeError(f"{user}'s server not ready in {timeout} s: {self.log()[-3000:]}")
+        raise RuntimeError(f"{user}'s server not ready in {timeout} s: {self.log_tail()}")
 
     def set_groups(self, user: str, joined: list[str], left: list[str]) -> None:
         for group in joined:

@@ -6,29 +6,19 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
 
-from servers import free_port
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
-from jupyter_mlflow_groups.processes import pid_alive
+from .processes import ChildProcess, free_port
 
 SERVER = [sys.executable, "-m", "jupyter", "server"]
-
-
-def _default_sigint() -> None:
-    """Ctrl-C as a service manager would send it: a test run started in the background by a
-    shell without job control inherits SIGINT ignored, which Python would keep."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 class JupyterClient:
@@ -146,17 +136,12 @@ class JupyterClient:
         return "".join(output)
 
 
-def stopped(pid: int, timeout: float = 30) -> bool:
-    """Whether a process ended within `timeout` (gone, or a zombie nobody reaped)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not pid_alive(pid):
-            return True
-        time.sleep(0.2)
-    return False
+class JupyterServerProcess(JupyterClient, ChildProcess):
+    """A `jupyter server` (or what `launcher` starts) on a loopback port of its own, with a
+    token of its own and HOME and the Jupyter directories under `home`."""
 
+    program = "jupyter server"
 
-class JupyterServerProcess(JupyterClient):
     def __init__(
         self,
         home: Path,
@@ -168,8 +153,8 @@ class JupyterServerProcess(JupyterClient):
         binder start script...); the connection options are appended to it."""
         self.home = home
         self.port = free_port()
-        super().__init__(f"http://127.0.0.1:{self.port}", uuid.uuid4().hex)
-        self.log_path = home / f"jupyter-{self.port}.log"
+        JupyterClient.__init__(self, f"http://127.0.0.1:{self.port}", uuid.uuid4().hex)
+        ChildProcess.__init__(self, home / f"jupyter-{self.port}.log")
         self.env = {
             **os.environ,
             "HOME": str(home),
@@ -180,7 +165,6 @@ class JupyterServerProcess(JupyterClient):
         }
         self.args = args or []
         self.launcher = launcher
-        self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60) -> JupyterServerProcess:
         command = [
@@ -194,35 +178,7 @@ class JupyterServerProcess(JupyterClient):
             *self.args,
         ]
         self.home.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                command,
-                env=self.env,
-                stdin=subprocess.DEVNULL,  # no terminal, as under a service manager
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=_default_sigint,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"jupyter server exited: {self.log()[-3000:]}")
-            try:
-                self.request("GET", "/api/status")
-                return self
-            except (urllib.error.URLError, OSError):
-                time.sleep(0.2)
-        raise RuntimeError(f"jupyter server did not start in {timeout} s: {self.log()[-3000:]}")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        # SIGINT as a service manager leaves it: tests stop Jupyter with Ctrl-C too
+        self.spawn(command, env=self.env, default_sigint=True)
+        self.wait_until_ready(lambda: self.request("GET", "/api/status"), timeout)
+        return self

@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from jupyter_process import JupyterServerProcess
+from .jupyter import JupyterServerProcess
 
 GROUP = "/mlflow-groups/api/groups/default"
-TOUR = Path(__file__).parents[1] / "examples" / "tour.ipynb"
+TOUR = Path(__file__).resolve().parents[2] / "examples" / "tour.ipynb"
 
 
 async def group_ready(server: JupyterServerProcess, timeout: float = 120) -> dict[str, Any]:
