@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import getpass
 import os
 from collections.abc import Callable
@@ -15,8 +17,9 @@ from tornado.ioloop import IOLoop
 from traitlets import Dict, Enum, Float, Integer, Unicode, default, validate
 
 from .binding_store import FILE_ENVIRONMENT_VARIABLE, BindingStore, default_bindings_file
+from .contract import EXTENSION_NAME
 from .groups import ActiveGroupFile, ConfigMemberships, GroupResolver, MembershipSource
-from .handlers import AUTH_RESOURCE, SETTINGS_KEY, routes
+from .handlers import AUTH_RESOURCE, routes
 from .hub import API_TOKEN_VARIABLE, API_URL_VARIABLE, HubMemberships, hub_available
 from .kernel_tokens import (
     KERNEL_AUTHORIZER_KEY,
@@ -28,12 +31,13 @@ from .links import Links
 from .provisioner import PROVISIONER_NAME
 from .proxy import proxy_routes
 from .service import MlflowGroupsService
+from .settings import Settings
 
 
 class MlflowGroupsApp(ExtensionApp):
     """Binds groups to MLflow instances and injects the active one into every kernel."""
 
-    name = "jupyter_mlflow_groups"
+    name = EXTENSION_NAME
     description = __doc__
 
     groups = Dict(
@@ -172,30 +176,32 @@ class MlflowGroupsApp(ExtensionApp):
         store = BindingStore(self.groups, self.default_group, self.bindings_file or None, self.log)
         active = ActiveGroupFile(Path(self.state_dir) / "active_groups.json", self.log)
         resolver = GroupResolver(store, self._membership_source(), active)
-        self.service = MlflowGroupsService(
-            store,
-            resolver,
-            self.user,
-            status_timeout=self.status_timeout,
-            request_timeout=self.request_timeout,
-            cache_ttl=self.cache_ttl,
-            log=self.log,
-            groups_root=Path(self.groups_root).expanduser(),
-            copy_threads=self.copy_threads,
-            serve_timeout=self.serve_timeout,
-            max_copies=self.max_copies,
-        )
-        self.service.server_url = kernel_api_url(self.serverapp)
-        self.service.server_tokens = lambda: [self.serverapp.identity_provider.token]
-        self.service.links = Links(self.serverapp.base_url)
-        self.settings[SETTINGS_KEY] = self.service
+        self.service = MlflowGroupsService(store, resolver, self._service_settings(), self.log)
         self.settings[KERNEL_IDENTITY_KEY] = KernelTokenIdentity(self.service.tokens, log=self.log)
         self.settings[KERNEL_AUTHORIZER_KEY] = KernelTokenAuthorizer(AUTH_RESOURCE, log=self.log)
         store.current()  # load and report the bindings now, not at the first request
         self._warn_when_kernels_miss_bindings()
         # once the event loop runs: start managed MLflow servers, clean up after dead jobs,
-        # serve again what was serving (Jupyter's own start-up waits for none of it)
-        IOLoop.current().add_callback(self.service.startup)
+        # serve again what was serving (Jupyter's own start-up waits for none of it); kept,
+        # so that a server stopping at once cancels it and waits for it
+        loop = IOLoop.current().asyncio_loop  # type: ignore[attr-defined]
+        self._startup: asyncio.Task[None] = loop.create_task(self.service.startup())
+
+    def _service_settings(self) -> Settings:
+        serverapp = self.serverapp
+        return Settings(
+            user=self.user,
+            groups_root=Path(self.groups_root).expanduser(),
+            status_timeout=self.status_timeout,
+            request_timeout=self.request_timeout,
+            cache_ttl=self.cache_ttl,
+            copy_threads=self.copy_threads,
+            max_copies=self.max_copies,
+            serve_timeout=self.serve_timeout,
+            links=Links(serverapp.base_url),
+            server_url=kernel_api_url(serverapp),
+            server_tokens=lambda: [serverapp.identity_provider.token],
+        )
 
     def _membership_source(self) -> MembershipSource:
         under_hub = hub_available(os.environ)
@@ -219,6 +225,11 @@ class MlflowGroupsApp(ExtensionApp):
         self.handlers.extend([*routes(), *proxy_routes()])
 
     async def stop_extension(self) -> None:
+        """Cancel the start-up work if it still runs and wait for it, then stop everything the
+        service started; nothing starts after this."""
+        self._startup.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._startup
         await self.service.close()
 
     def _warn_when_kernels_miss_bindings(self) -> None:

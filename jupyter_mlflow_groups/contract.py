@@ -20,6 +20,10 @@ TOKEN_HEADER = "X-Mlflow-Groups-Token"
 #: The server's own bindings file: no business of a kernel's.
 FILE_VARIABLE = "JUPYTER_MLFLOW_GROUPS_FILE"
 
+#: The package: the server extension's name (its app in Jupyter's settings) and what IPython
+#: kernels load (`--ext=jupyter_mlflow_groups`, which gives them the magics).
+EXTENSION_NAME = "jupyter_mlflow_groups"
+
 #: Under the server's base URL: the REST API.
 API_PATH = "mlflow-groups/api"
 #: Under the server's base URL: a group's MLflow (UI and API) and its local deployments.

@@ -80,3 +80,12 @@ class ApiError(Exception):
         self.status = status
         self.code = code
         self.message = message
+
+
+class Stopping(ApiError):
+    """New work refused because the extension has stopped: nothing starts after its server."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            503, "stopping", f"The Jupyter server is stopping: {what} is not started any more."
+        )

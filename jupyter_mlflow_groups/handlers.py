@@ -28,7 +28,6 @@ from .registry import MAX_PAGE
 from .service import MlflowGroupsService
 
 AUTH_RESOURCE = "mlflow_groups"
-SETTINGS_KEY = "mlflow_groups_service"
 API = f"/{API_PATH}"
 _SEGMENT = "[^/]+"
 
@@ -56,15 +55,13 @@ class GroupsHandlerBase(KernelTokenAuth, ExtensionHandlerMixin):
 
     @property
     def service(self) -> MlflowGroupsService:
-        return self.settings[SETTINGS_KEY]
+        return self.extensionapp.service  # type: ignore[attr-defined,no-any-return]
 
     async def bring_up_to_date(self) -> None:
-        """Bindings as the file says now (read off the event loop), and memberships: under
-        JupyterHub they may have changed in the Hub (cached briefly; never asked for anonymous
-        callers, who are refused before)."""
+        """Bindings and memberships as they are now (never asked for anonymous callers, who
+        are refused before)."""
         if self._authenticated():
-            await self.service.store.refresh()
-            await self.service.refresh_memberships()
+            await self.service.bring_up_to_date()
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         status, error = error_body(self, status_code, kwargs.get("exc_info"))

@@ -22,17 +22,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import logging
 import os
 import shlex
 import signal
 import sys
+from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from .deploy.records import now
 from .environments import child_environment
+from .errors import Stopping
 from .processes import (
     ChildError,
     ChildServer,
@@ -41,6 +44,7 @@ from .processes import (
     private_root,
     stop_at_exit,
 )
+from .threads import owned_result
 from .upstream import Upstream
 
 HEALTH = "/health"
@@ -107,6 +111,7 @@ class ManagedServers:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._servers: dict[str, ChildServer] = {}
         self._sockets: dict[str, str] = {}  # where each group's server answers (ours or adopted)
+        self._stopped = False
 
     def state(self, group: str) -> ManagedState | None:
         return self._states.get(group)
@@ -118,7 +123,10 @@ class ManagedServers:
         return Upstream.on_socket(socket) if socket else None
 
     def ensure(self, group: str, root: Path) -> None:
-        """Supervise the group's server from now on (idempotent; returns at once)."""
+        """Supervise the group's server from now on (idempotent; returns at once). Stopping
+        once stop_all has run: nothing starts after the Jupyter server stops."""
+        if self._stopped:
+            raise Stopping(f"the MLflow server of '{group}'")
         task = self._tasks.get(group)
         if task is not None and not task.done():
             return
@@ -195,10 +203,9 @@ class ManagedServers:
     async def _take_over(self, server: ChildServer, record: dict[str, Any]) -> dict[str, Any]:
         """Own a server whose Jupyter server died without stopping it: it stops with this one
         from now on. Under the lock, so one Jupyter server takes it, not two."""
-        lock = await asyncio.to_thread(_try_lock, server.directory / "server.lock")
-        if lock is None:
-            return record
-        try:
+        async with _server_lock(server) as lock:
+            if lock is None:
+                return record
             current = await asyncio.to_thread(server.live_record)
             if not current or current.get("pid") != record["pid"]:
                 return current or record
@@ -210,20 +217,17 @@ class ManagedServers:
                     server.directory,
                 )
             return current
-        finally:
-            lock.close()
 
     async def _start(self, group: str) -> bool:
         """Start a server unless another Jupyter server is starting one; True once it answers."""
         state, server = self._states[group], self._servers[group]
         await self._stop(group)  # a server of ours that hangs: never two on one sqlite file
         await asyncio.to_thread(private_root, server.directory, self.log)
-        lock = await asyncio.to_thread(_try_lock, server.directory / "server.lock")
-        if lock is None:  # another Jupyter server holds the lock: it is starting the server
-            state.state = "starting"
-            await asyncio.sleep(self.check_interval)
-            return await self._adopt_running(group)
-        try:
+        async with _server_lock(server) as lock:
+            if lock is None:  # another Jupyter server holds the lock: it is starting the server
+                state.state = "starting"
+                await asyncio.sleep(self.check_interval)
+                return await self._adopt_running(group)
             if await self._adopt_running(group):  # started while we waited for the lock
                 return True
             record = await asyncio.to_thread(server.live_record)
@@ -256,8 +260,6 @@ class ManagedServers:
             )  # fmt: skip
             self.log.info("MLflow groups: started the MLflow server of '%s'", group)
             return True
-        finally:
-            lock.close()
 
     async def _watch(self, group: str) -> None:
         """Return when the server needs attention: it died, or stopped answering."""
@@ -296,8 +298,12 @@ class ManagedServers:
             state.owned = False  # the state stays (restarting, or stopped by stop_all)
 
     async def stop_all(self) -> None:
+        """Stop supervising (and wait until every supervisor has ended), then stop the servers
+        this Jupyter server runs; from now on nothing starts."""
+        self._stopped = True
         for task in self._tasks.values():
             task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
         for group, state in self._states.items():
             await self._stop(group)
             state.state = "stopped"
@@ -308,7 +314,20 @@ def _owner_alive(server: ChildServer) -> bool:
     return bool(record) and pid_alive(record.get("owner"))
 
 
-def _try_lock(path: Path) -> Any:
+@contextlib.asynccontextmanager
+async def _server_lock(server: ChildServer) -> AsyncIterator[IO[str] | None]:
+    """The lock a Jupyter server holds while it decides to start or take over a group's
+    server: its open handle, or None when another process holds it; released on exit, and
+    also when the task waiting for it is cancelled (see owned_result)."""
+    path = server.directory / "server.lock"
+    handle = await owned_result(functools.partial(_try_lock, path), _release)
+    try:
+        yield handle
+    finally:
+        _release(handle)
+
+
+def _try_lock(path: Path) -> IO[str] | None:
     handle = path.open("a")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -316,3 +335,8 @@ def _try_lock(path: Path) -> Any:
         handle.close()
         return None
     return handle
+
+
+def _release(handle: IO[str] | None) -> None:
+    if handle is not None:
+        handle.close()

@@ -20,11 +20,11 @@ from typing import Any
 from jupyter_client.provisioning import LocalProvisioner
 from jupyter_server.serverapp import ServerApp
 
-from .handlers import SETTINGS_KEY
+from .contract import EXTENSION_NAME
 from .service import MlflowGroupsService
 
 PROVISIONER_NAME = "mlflow-groups-provisioner"
-EXTENSION_ARGUMENT = "--ext=jupyter_mlflow_groups"
+EXTENSION_ARGUMENT = f"--ext={EXTENSION_NAME}"
 _IPYKERNEL_MODULES = frozenset({"ipykernel", "ipykernel_launcher"})
 
 
@@ -39,8 +39,7 @@ class MlflowGroupsProvisioner(LocalProvisioner):  # type: ignore[misc]
         if service is None:
             self.log.debug("MLflow groups extension not loaded: kernel started without a binding")
             return kwargs
-        await service.store.refresh()  # the bindings file as it is now, read off the loop
-        await service.refresh_memberships(force=True)  # a change in the Hub applies now
+        await service.bring_up_to_date(ask_hub=True)  # a change in the Hub applies now
         service.apply_to_kernel_env(kwargs["env"], self.kernel_id)
         return kwargs
 
@@ -72,8 +71,10 @@ def with_extension(extra_arguments: list[str] | None) -> list[str]:
 
 
 def find_service(owner: Any) -> MlflowGroupsService | None:
-    """The service of the Jupyter server that owns a kernel manager (walks `parent` links)."""
+    """The service of the Jupyter server that owns a kernel manager (walks `parent` links to
+    it; our extension app, as Jupyter keeps it in the web app's settings, holds the service)."""
     while owner is not None and not isinstance(owner, ServerApp):
         owner = getattr(owner, "parent", None)
     web_app = getattr(owner, "web_app", None)
-    return web_app.settings.get(SETTINGS_KEY) if web_app is not None else None
+    app = web_app.settings.get(EXTENSION_NAME) if web_app is not None else None
+    return getattr(app, "service", None)

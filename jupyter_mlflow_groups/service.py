@@ -3,13 +3,19 @@
 It acts for the server's owner (the JupyterHub user, or the account running a single-user
 server): kernels belong to the server, not to a browser session, so the owner's active group
 is the one every kernel gets.
+
+Lookups start nothing. A managed group's MLflow server is started (supervised) when the
+groups that apply to the user change (at the extension's start, and when the bindings file or
+the user's memberships change: `bring_up_to_date`), at a kernel's start, and by an explicit
+action: switching to the group, moving a kernel into it, deploying from it. After `close`,
+nothing starts.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, MutableMapping
+from collections.abc import MutableMapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -31,10 +37,10 @@ from .environments import NETWORK_VARIABLES, child_environment, without_server_s
 from .errors import ApiError, MlflowError
 from .groups import GroupResolver
 from .kernel_tokens import KernelTokens
-from .links import Links
 from .managed import ManagedServers
 from .registry import GroupConnection, RegistryService
 from .secrets import has_references, resolve
+from .settings import Settings
 from .status import check_status
 from .upstream import HttpClients, ProxySessions, Upstream
 
@@ -49,55 +55,50 @@ class MlflowGroupsService:
         self,
         store: BindingStore,
         resolver: GroupResolver,
-        user: str,
-        status_timeout: float,
-        request_timeout: float,
-        cache_ttl: float,
+        settings: Settings,
         log: logging.Logger,
-        groups_root: Path,
-        copy_threads: int = 16,
-        serve_timeout: float = 180.0,
-        max_copies: int = 4,
     ) -> None:
         self.store = store
         self.resolver = resolver
-        self.user = user
-        self.status_timeout = status_timeout
+        self.settings = settings
+        self.user = settings.user
+        self.links = settings.links
         self.log = log
         self.tokens = KernelTokens()
-        self.server_url: Callable[[], str | None] = lambda: None  # set by the server app
-        self.server_tokens: Callable[[], list[str]] = list  # Jupyter's own; set by the app
-        self.links = Links("/")  # the server's base URL; set by the app
-        self.request_timeout = request_timeout
-        self.cache = TtlCache(cache_ttl)
-        self.groups_root = groups_root
+        self.cache = TtlCache(settings.cache_ttl)
         self.clients = HttpClients()  # the server's own reads (registry, status)
         self.sessions = ProxySessions()  # what members' requests stream through
-        self.registry = RegistryService(self.clients, request_timeout, self.cache)
+        self.registry = RegistryService(self.clients, settings.request_timeout, self.cache)
         self.managed = ManagedServers(log)
         self.deployments = DeploymentManager(
-            self,
-            log,
-            copy_threads=copy_threads,
-            copy_timeout=request_timeout,
-            serve_timeout=serve_timeout,
-            max_copies=max_copies,
-            on_change=lambda group: self.registry.invalidate(group),
+            self, log, settings, on_change=lambda group: self.registry.invalidate(group)
         )
         self.registry.deployed_by = self.deployments.deployed_by
+        self._followed: tuple[BindingSet, frozenset[str]] | None = None
+        self._closed = False
 
     # -- groups -------------------------------------------------------------------------------
 
-    def supervised(self, binding: GroupBinding) -> GroupBinding:
-        """`binding`, with its managed server supervised from now on (it answers a few
-        seconds later; meanwhile requests for it wait or are told it is starting)."""
+    def start_managed(self, binding: GroupBinding) -> None:
+        """Supervise a managed group's server from now on (it answers a few seconds later;
+        meanwhile requests for it wait or are told it is starting). Nothing for other modes."""
         if binding.mode == "managed" and binding.valid:
             self.managed.ensure(binding.name, self.group_root(binding))
-        return binding
 
-    async def refresh_memberships(self, *, force: bool = False) -> None:
-        """Memberships as their source knows them now (the Hub's are cached briefly)."""
-        await self.resolver.memberships.refresh(force=force)
+    async def bring_up_to_date(self, *, ask_hub: bool = False) -> None:
+        """Bindings as the file says now (read off the event loop) and memberships as their
+        source knows them (the Hub's are cached briefly, unless `ask_hub`); when that changes
+        the user's groups, their managed servers start, as at the extension's start."""
+        bindings = await self.store.refresh()
+        await self.resolver.memberships.refresh(force=ask_hub)
+        mine = frozenset(self.resolver.groups_of(self.user, bindings))
+        if self._closed or (
+            self._followed and self._followed[0] is bindings and self._followed[1] == mine
+        ):
+            return
+        self._followed = (bindings, mine)
+        for name in mine:
+            self.start_managed(bindings.groups[name])
 
     def groups(self) -> dict[str, Any]:
         """The user's groups with masked bindings, and which one is active."""
@@ -108,14 +109,13 @@ class MlflowGroupsService:
             "user": self.user,
             "active": active,
             "default": bindings.default_group if bindings.default_group in mine else None,
-            "groups": [
-                self._describe(self.supervised(bindings.groups[name]), active) for name in mine
-            ],
+            "groups": [self._describe(bindings.groups[name], active) for name in mine],
             "errors": [*bindings.errors, *filter(None, [self.resolver.memberships.problem])],
         }
 
     def set_active(self, group: str) -> dict[str, Any]:
-        binding = self.supervised(self.resolver.set_active(self.user, group))
+        self.start_managed(self.binding(group))  # refused after a stop, before anything changes
+        binding = self.resolver.set_active(self.user, group)
         self.log.info("MLflow groups: %s switched the active group to '%s'", self.user, group)
         return {
             "active": group,
@@ -130,9 +130,19 @@ class MlflowGroupsService:
         except UnusableBinding:
             upstream = None  # check_status says why
         described = self._describe(binding, None)
-        report = await check_status(binding, described, upstream, self.clients, self.status_timeout)
-        state = self.managed.state(group) if binding.mode == "managed" else None
-        if state is not None:
+        report = await check_status(
+            binding, described, upstream, self.clients, self.settings.status_timeout
+        )
+        if binding.mode != "managed" or not binding.valid:
+            return report
+        state = self.managed.state(group)
+        if state is None:
+            report["code"] = "stopped"
+            report["message"] = (
+                f"The MLflow server of '{group}' (run by this extension) is not running."
+            )
+            report["hint"] = "Switch to the group, or start a kernel in it: that starts it."
+        else:
             report["managed"] = state.to_json()
             if state.state in ("starting", "restarting") and not report["ok"]:
                 report["code"] = "starting" if state.state == "starting" else "unreachable"
@@ -231,16 +241,16 @@ class MlflowGroupsService:
     # -- deployments (the GroupAccess the DeploymentManager works through) ----------------------
 
     def binding(self, group: str) -> GroupBinding:
-        """The binding of a group the user is in (403/404 otherwise), supervised."""
-        return self.supervised(self.resolver.binding(self.user, group))
+        """The binding of a group the user is in (403/404 otherwise)."""
+        return self.resolver.binding(self.user, group)
 
     def bindings_for_startup(self) -> list[GroupBinding]:
         bindings = self.store.latest()
         mine = (bindings.groups[name] for name in self.resolver.groups_of(self.user, bindings))
-        return [self.supervised(binding) for binding in mine if binding.valid]
+        return [binding for binding in mine if binding.valid]
 
     def group_root(self, binding: GroupBinding) -> Path:
-        return group_root(binding, self.groups_root)
+        return group_root(binding, self.settings.groups_root)
 
     def deploy_root(self, binding: GroupBinding) -> Path:
         if binding.deploy.root:
@@ -282,9 +292,13 @@ class MlflowGroupsService:
         (None: no group)."""
         bindings = self.store.latest()
         group = self.resolver.active_group(self.user, bindings)
-        server_url = self.server_url()
+        if group is not None and not self._closed:
+            self.start_managed(bindings.groups[group])  # the kernel's first MLflow call waits
+        server_url = self.settings.server_url()
         token = self.tokens.issue(kernel_id, self.user) if server_url else None
-        kept = without_server_secrets(env, referenced_variables(bindings), self.server_tokens())
+        kept = without_server_secrets(
+            env, referenced_variables(bindings), self.settings.server_tokens()
+        )
         unset, values = self._group_environment(group, token)
         env.clear()
         env.update({name: value for name, value in kept.items() if name not in unset})
@@ -308,7 +322,7 @@ class MlflowGroupsService:
     def kernel_environment(self, group: str, token: str) -> dict[str, Any]:
         """What a running kernel must drop and set to move to `group` (`%mlflow_group use`).
         Holds secrets: only ever sent to a kernel, authenticated by its own `token`."""
-        self.resolver.binding(self.user, group)  # the user must be in the group
+        self.start_managed(self.resolver.binding(self.user, group))  # the user must be in it
         unset, values = self._group_environment(group, token)
         kept = {URL_VARIABLE, TOKEN_VARIABLE}  # the kernel keeps its way back to this API
         return {"group": group, "unset": sorted(unset - kept), "set": values}
@@ -322,14 +336,14 @@ class MlflowGroupsService:
         unset = set(BASE_MANAGED_VARIABLES | bindings.managed_variables())
         if group is None:
             return unset, {}
-        binding = self.supervised(bindings.groups[group])
+        binding = bindings.groups[group]
         try:
             values = env_for(binding)
         except UnusableBinding as error:
             self.log.warning("MLflow groups: no MLflow settings for a kernel: %s", error)
             return unset, {GROUP_VARIABLE: group}
         if binding.mode == "managed":
-            server_url = self.server_url()
+            server_url = self.settings.server_url()
             if not server_url or not token:
                 self.log.warning(
                     "MLflow groups: kernels cannot reach this server over HTTP (it listens on a "
@@ -362,11 +376,12 @@ class MlflowGroupsService:
 
     async def startup(self) -> None:
         """Once the event loop runs: learn memberships (from the Hub, that takes a request),
-        then resume the deployments of the user's groups."""
-        await self.refresh_memberships()
+        start the managed servers of the user's groups, resume their deployments."""
+        await self.bring_up_to_date()
         await self.deployments.startup()
 
     async def close(self) -> None:
+        self._closed = True
         await self.deployments.shutdown()
         await self.managed.stop_all()
         self.clients.close()

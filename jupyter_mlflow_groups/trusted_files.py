@@ -20,6 +20,9 @@ from typing import Any, TypeVar
 #: Seconds a file may take to answer (open, stat, read) before it is reported as not answering:
 #: a hung network filesystem must not hang the server. Read at each call: tests lower it.
 READ_TIMEOUT = 2.0
+#: Seconds an idle reading thread waits for another read before it ends (nothing of ours
+#: lingers after the server stops).
+IDLE_THREAD_EXIT = 1.0
 #: O_NONBLOCK: opening a FIFO does not wait for a writer; O_NOCTTY: a terminal is not adopted.
 _OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
 _FILE_KINDS = (
@@ -78,7 +81,8 @@ def bounded_call(function: Callable[[str], _Result], path: str) -> _Result:
 class _DaemonThreads:
     """A pool of daemon threads: one stuck on a hung filesystem cannot keep the server from
     exiting (a ThreadPoolExecutor's threads are joined at exit), and a task never waits behind a
-    stuck one (a new thread starts when none is idle)."""
+    stuck one (a new thread starts when none is idle). An idle thread ends after
+    IDLE_THREAD_EXIT seconds without work."""
 
     def __init__(self) -> None:
         self._tasks: queue.SimpleQueue[_Task] = queue.SimpleQueue()
@@ -99,7 +103,14 @@ class _DaemonThreads:
 
     def _work(self) -> None:
         while True:
-            future, task = self._tasks.get()
+            try:
+                future, task = self._tasks.get(timeout=IDLE_THREAD_EXIT)
+            except queue.Empty:
+                with self._lock:
+                    if self._idle:  # no task was promised to an idle thread: this one ends
+                        self._idle -= 1
+                        return
+                continue  # a task was promised to the idle threads: take it
             try:
                 future.set_result(task())
             except Exception as error:  # handed to the waiting caller

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..bindings import GroupBinding, secret_values
-from ..errors import ApiError
+from ..errors import ApiError, Stopping
 from ..links import Links
 from ..processes import private_root
 from ..secrets import redact
+from ..settings import Settings
 from ..upstream import Upstream
 from .jobs import Job
 from .layout import (
@@ -53,6 +54,8 @@ class GroupAccess(Protocol):
 
     def tracking_socket(self, binding: GroupBinding) -> str | None: ...
 
+    def start_managed(self, binding: GroupBinding) -> None: ...  # a copy needs the server
+
 
 @dataclass(frozen=True)
 class _Context:
@@ -71,25 +74,23 @@ class DeploymentManager:
         self,
         access: GroupAccess,
         log: logging.Logger,
+        settings: Settings,
         *,
-        copy_threads: int = 16,
-        copy_timeout: float = 60.0,
-        serve_timeout: float = 180.0,
-        max_copies: int = 4,
         on_change: Callable[[str], None] = lambda group: None,
     ) -> None:
         self.access = access
         self.log = log
-        self.copy_threads = copy_threads
-        self.copy_timeout = copy_timeout
-        self._copy_slots = asyncio.Semaphore(max_copies)  # the rest wait, queued
-        self.servers = LocalServers(serve_timeout)
+        self.copy_threads = settings.copy_threads
+        self.copy_timeout = settings.request_timeout  # each MLflow call of a copy
+        self._copy_slots = asyncio.Semaphore(settings.max_copies)  # the rest wait, queued
+        self.servers = LocalServers(settings.serve_timeout)
         self.on_change = on_change
         self.jobs: dict[str, Job] = {}
         self._active: dict[tuple[str, str], Job] = {}
         self._stores: dict[Path, DeploymentStore] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._queued: dict[str, asyncio.Task[Any]] = {}  # each job's task, until it ends
+        self._stopped = False
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -163,10 +164,13 @@ class DeploymentManager:
                 400, "bad_request", f"'{version}' is neither a version number nor an @alias."
             )
         context = await self._context(group)
+        self.access.start_managed(context.binding)
         try:  # its directory becomes ours before anything is written (or a job starts)
             await asyncio.to_thread(DeploymentLayout(context.root, name).claim)
         except UnsafePath as error:
             raise ApiError(409, "conflict", str(error)) from None
+        if self._stopped:
+            raise Stopping("a deployment job")
         running = self._active.get((group, name))  # from here on, no await until registered
         if running is not None:
             raise ApiError(
@@ -252,8 +256,10 @@ class DeploymentManager:
                 await asyncio.to_thread(shutil.rmtree, staging, True)
 
     async def shutdown(self) -> None:
-        """Stop running copies (their staging is removed at the next start) and model servers,
-        and wait for them: nothing of ours outlives the Jupyter server."""
+        """Stop running copies (their staging is removed at the next start), jobs and model
+        servers, and wait for them: nothing of ours outlives the Jupyter server, and nothing
+        new starts."""
+        self._stopped = True
         copies = [
             job.process
             for job in self._active.values()
@@ -264,9 +270,10 @@ class DeploymentManager:
         for process in copies:
             process.terminate()
         await asyncio.gather(*(_until_exited(process) for process in copies))
-        await self.servers.stop_all()
         for task in list(self._tasks):
             task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.servers.stop_all()
 
     # -- the job ---------------------------------------------------------------------------------
 

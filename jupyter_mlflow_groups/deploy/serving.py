@@ -41,6 +41,7 @@ class LocalServers:
     def __init__(self, startup_timeout: float) -> None:
         self.startup_timeout = startup_timeout
         self._servers: dict[tuple[str, str], ChildServer] = {}
+        self._stopped = False
 
     def upstream(self, key: tuple[str, str]) -> Upstream | None:
         """Where the deployment's server answers, while it runs."""
@@ -62,6 +63,8 @@ class LocalServers:
     ) -> None:
         """Serve `model_dir` until /ping answers; its log and record go in the deployment's
         `directory`."""
+        if self._stopped:
+            raise ServingError("The Jupyter server is stopping: no model server starts any more.")
         await self.stop(key)
         server = model_server(directory, key[1])
         command = [
@@ -83,6 +86,8 @@ class LocalServers:
             await server.stop()
 
     async def stop_all(self) -> None:
+        """Stop every deployment's server; from now on none starts."""
+        self._stopped = True
         await asyncio.gather(*(self.stop(key) for key in list(self._servers)))
 
 
