@@ -7,11 +7,12 @@ const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
 export function formatBytes(bytes: number): string {
   let value = bytes;
   let unit = 0;
-  while (value >= 1000 && unit < UNITS.length - 1) {
+  // the thresholds are where rounding would show "1000" or "100.0"
+  while (value >= 999.5 && unit < UNITS.length - 1) {
     value /= 1000;
     unit += 1;
   }
-  const digits = unit === 0 || value >= 100 ? 0 : 1;
+  const digits = unit === 0 || value >= 99.95 ? 0 : 1;
   return `${value.toFixed(digits)} ${UNITS[unit]}`;
 }
 

@@ -1,13 +1,19 @@
 /**
  * Deployment jobs the user started here: polled until they finish, cancellable.
  */
+import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { ApiError, api, asProblem } from './api';
 import { FINISHED_JOB_STATES, IJob, IProblem } from './types';
 
-const POLL_MS = 500;
-const RETRY_MS = 3000;
+/** How long after a job's last answer it is asked again. */
+export const POLL_MS = 500;
+/** ... and after a failed poll or cancel. */
+export const RETRY_MS = 3000;
+
+/** When the jobs' polls stand by (ask nothing), as a Lumino `Poll`'s standby. */
+export type JobStandby = Poll.Standby | (() => boolean | Poll.Standby);
 
 export interface ITrackedJob {
   job: IJob;
@@ -21,9 +27,16 @@ export function isFinished(job: IJob): boolean {
 
 export class JobTracker {
   private readonly _jobs = new Map<string, ITrackedJob>();
-  private readonly _timers = new Map<string, number>();
+  private readonly _polls = new Map<string, Poll>();
   private readonly _changed = new Signal<this, void>(this);
   private readonly _finished = new Signal<this, IJob>(this);
+  private _isDisposed = false;
+
+  /**
+   * When the polls stand by (ask nothing): by default while the browser tab is hidden; the
+   * panel adds "while it is not shown". A poll standing by looks again every POLL_MS.
+   */
+  standby: JobStandby = 'when-hidden';
 
   /** Any job's progress or state changed. */
   get changed(): ISignal<this, void> {
@@ -61,32 +74,57 @@ export class JobTracker {
     this._changed.emit();
   }
 
+  get isDisposed(): boolean {
+    return this._isDisposed;
+  }
+
+  /** Stops every poll; answers still on their way are ignored. */
   dispose(): void {
-    for (const id of this._timers.keys()) {
+    this._isDisposed = true;
+    for (const id of [...this._polls.keys()]) {
       this._stop(id);
     }
+    this._jobs.clear();
     Signal.clearData(this);
   }
 
   private _update(job: IJob, problem: IProblem | null): void {
+    if (this._isDisposed) {
+      return;
+    }
     const previous = this._jobs.get(job.id)?.job;
     this._jobs.set(job.id, { job, problem });
     this._changed.emit();
     if (!isFinished(job)) {
-      this._schedule(job.id, problem ? RETRY_MS : POLL_MS);
+      this._schedule(job.id, problem !== null);
     } else if (!previous || !isFinished(previous)) {
       this._stop(job.id);
       this._finished.emit(job);
     }
   }
 
-  private _schedule(id: string, delay: number): void {
-    this._stop(id);
-    this._timers.set(id, window.setTimeout(() => void this._poll(id), delay));
+  /** The job's next poll: in POLL_MS, or RETRY_MS after a failure (its Poll made at first). */
+  private _schedule(id: string, failed: boolean): void {
+    let poll = this._polls.get(id);
+    if (!poll) {
+      poll = new Poll({
+        auto: false,
+        factory: () => this._poll(id),
+        frequency: { interval: POLL_MS, backoff: false },
+        name: `jupyter-mlflow-groups:job:${id}`,
+        standby: () => (typeof this.standby === 'function' ? this.standby() : this.standby)
+      });
+      this._polls.set(id, poll);
+    }
+    void poll.schedule(
+      failed
+        ? { interval: RETRY_MS, phase: 'rejected' }
+        : { interval: POLL_MS, phase: 'resolved' }
+    );
   }
 
+  /** One poll: every outcome schedules the next one or stops the job's poll. */
   private async _poll(id: string): Promise<void> {
-    this._timers.delete(id);
     try {
       const job = await api.job(id);
       if (this._jobs.has(id)) {
@@ -99,6 +137,7 @@ export class JobTracker {
       }
       if (error instanceof ApiError && error.status === 404) {
         // the server no longer knows the job (it restarted): stop asking
+        this._stop(id);
         this._jobs.set(id, { job: tracked.job, problem: error });
         this._changed.emit();
       } else {
@@ -108,10 +147,7 @@ export class JobTracker {
   }
 
   private _stop(id: string): void {
-    const timer = this._timers.get(id);
-    if (timer !== undefined) {
-      window.clearTimeout(timer);
-      this._timers.delete(id);
-    }
+    this._polls.get(id)?.dispose();
+    this._polls.delete(id);
   }
 }

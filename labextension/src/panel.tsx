@@ -23,6 +23,8 @@ export class MlflowSidebar extends ReactWidget {
     this.addClass('jp-MlflowGroups');
     this.title.icon = mlflowIcon;
     this.title.caption = 'MLflow: models and deployments of your group';
+    // deploy jobs are polled only while they can be seen: the panel shown, the tab visible
+    model.jobs.standby = () => (this.isVisible ? 'when-hidden' : true);
   }
 
   render(): JSX.Element {
