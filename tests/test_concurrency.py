@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from support.deploying import API, deploy, follow, predictions, register_version
+from support.extension import service_of
 from support.kernels import kernel_env, start_kernel
 from support.rest import fetch_json
 
@@ -24,7 +25,7 @@ def group(deploy_server, bindings):
 
 def deployment_files(jp_serverapp, group: str, name: str) -> tuple[list[str], Path]:
     """The release directories a deployment keeps, and where its `current` link points."""
-    service = jp_serverapp.web_app.settings["mlflow_groups_service"]
+    service = service_of(jp_serverapp)
     directory = service.deploy_root(service.binding(group)) / name
     releases = sorted(path.name for path in (directory / "releases").iterdir())
     return releases, (directory / "current").resolve()

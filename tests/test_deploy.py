@@ -28,6 +28,7 @@ from support.deploying import (
     team_server,
     until_serving,
 )
+from support.extension import service_of
 from support.kernels import run_in_kernel, start_kernel
 from support.processes import stopped
 from support.rest import fetch_json
@@ -42,10 +43,6 @@ MB = 1024 * 1024
 def group(deploy_server, bindings):
     bindings.write({"groups": {"dep": {"tracking_uri": deploy_server.url}}})
     return "dep"
-
-
-def service_of(jp_serverapp):
-    return jp_serverapp.web_app.settings["mlflow_groups_service"]
 
 
 def deployment_dir(jp_serverapp, group: str, name: str):

@@ -9,6 +9,7 @@ import os
 import ipywidgets as widgets
 import pytest
 from support.deploying import predictions, register_version
+from support.extension import service_of
 from support.widget_text import button, leaves, visible_text
 
 from jupyter_mlflow_groups.kernel.client import ServerClient
@@ -24,9 +25,7 @@ async def act(function, *args, **kwargs):
 @pytest.fixture
 def client(deploy_server, bindings, jp_serverapp, http_server_client):
     bindings.write({"groups": {"dep": {"tracking_uri": deploy_server.url}}})
-    token = jp_serverapp.web_app.settings["mlflow_groups_service"].tokens.issue(
-        "panel-kernel", "alice"
-    )
+    token = service_of(jp_serverapp).tokens.issue("panel-kernel", "alice")
     return ServerClient(f"http://127.0.0.1:{jp_serverapp.port}{jp_serverapp.base_url}", token)
 
 
@@ -89,7 +88,7 @@ async def test_cancel_from_the_panel(
     proxy = ThrottledProxy(int(deploy_server.url.rsplit(":", 1)[1]), bytes_per_second=20 * MB)
     try:
         bindings.write({"groups": {"slow": {"tracking_uri": proxy.url}}})
-        token = jp_serverapp.web_app.settings["mlflow_groups_service"].tokens.issue("k", "alice")
+        token = service_of(jp_serverapp).tokens.issue("k", "alice")
         client = ServerClient(f"http://127.0.0.1:{jp_serverapp.port}{jp_serverapp.base_url}", token)
         model_dir, _, _ = sklearn_model
         version, _ = register_version(

@@ -36,6 +36,7 @@ from support.deploying import (
     team_server,
     until_serving,
 )
+from support.extension import service_of
 from support.jupyter import JupyterServerProcess
 from support.managed import STATUS, running, until
 from support.processes import stopped
@@ -86,10 +87,6 @@ def wrong_password(auth_url: str) -> dict:
             "MLFLOW_TRACKING_PASSWORD": WRONG_PASSWORD,
         },
     }
-
-
-def service_of(jp_serverapp):
-    return jp_serverapp.web_app.settings["mlflow_groups_service"]
 
 
 # -- an MLflow that answers garbage -------------------------------------------------------------

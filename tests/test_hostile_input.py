@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from support.deploying import deploy, follow
+from support.extension import service_of
 from support.rest import fetch_json
 from tornado.httpclient import HTTPClientError
 
@@ -204,7 +205,7 @@ async def test_an_artifact_listing_that_leaves_the_directory_fails_the_job(
     final = (await follow(jp_fetch, body["job"]["id"]))[-1]
     assert (final["state"], final["error"]["code"]) == ("failed", "unsafe_path")
     assert "would leave the deployment directory" in final["error"]["message"]
-    service = jp_serverapp.web_app.settings["mlflow_groups_service"]
+    service = service_of(jp_serverapp)
     deployment = service.deploy_root(service.binding("evil")) / "victim"
     assert not (deployment / "current").exists() and not (deployment / "releases").exists()
     assert not list(deployment.glob("staging/*"))  # the staging copy is gone too

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import requests
+from support.extension import service_of
 from support.jupyter import JupyterServerProcess
 from support.rest import browser_session, fetch_json
 from support.servers import ADMIN_PASSWORD, ADMIN_USER
@@ -272,7 +273,7 @@ async def test_a_kernel_token_reaches_the_groups_mlflow_and_nothing_else_of_jupy
 ):
     """MLflow's client sends MLFLOW_TRACKING_TOKEN as a Bearer token: a kernel's own token
     works there (a managed group's kernels get it so), and only for its owner's groups."""
-    service = jp_serverapp.web_app.settings["mlflow_groups_service"]
+    service = service_of(jp_serverapp)
     token = service.tokens.issue("a-kernel", "alice")
     bearer = {"Authorization": f"Bearer {token}"}
     found = await proxied(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from support.deploying import deploy, follow, register_version
+from support.extension import service_of
 from support.kernels import kernel_env, restart_kernel, run_in_kernel, start_kernel, start_session
 from support.rest import fetch_json
 from support.servers import ADMIN_PASSWORD, ADMIN_USER
@@ -170,7 +171,7 @@ async def test_no_secret_in_browse_deploy_magics_widgets_or_files(
         kernel = await start_kernel(jp_fetch)
         env = await kernel_env(jp_serverapp, kernel)
         printed = await run_in_kernel(jp_serverapp, kernel, RUN_MAGICS, 120, messages)
-        jobs = jp_serverapp.web_app.settings["mlflow_groups_service"].deployments.jobs
+        jobs = service_of(jp_serverapp).deployments.jobs
         (job_id,) = [i for i, job in jobs.items() if job.deployment == "from-wrong"][1:]
         from_wrong = await follow(jp_fetch, job_id)  # the magic's job (the first was REST's)
         bodies.append(json.dumps(from_wrong))

@@ -19,6 +19,7 @@ import pytest
 import yaml
 from jupyter_server.serverapp import ServerApp
 from support.deploying import register_version
+from support.extension import service_of
 from support.leftovers import descendants, eventually, files_open_under, lock_is_free, our_threads
 from support.servers import MlflowServer, ThrottledProxy
 from traitlets.config import Config
@@ -37,10 +38,6 @@ def after(seconds: float) -> Pause:
         await asyncio.sleep(seconds)
 
     return pause
-
-
-def service_of(app: ServerApp) -> Any:
-    return app.web_app.settings[EXTENSION_NAME].service
 
 
 async def managed_running(app: ServerApp, state: Path) -> None:

@@ -11,6 +11,7 @@ import json
 
 import ipywidgets as widgets
 import pytest
+from support.extension import service_of
 from support.kernels import run_in_kernel, start_kernel
 from support.seeding import model_name
 from support.servers import ADMIN_PASSWORD, ADMIN_USER
@@ -38,7 +39,7 @@ def client(seeded, mlflow_servers, bindings, jp_serverapp, http_server_client):
             }
         }
     )
-    service = jp_serverapp.web_app.settings["mlflow_groups_service"]
+    service = service_of(jp_serverapp)
     token = service.tokens.issue("widget-test-kernel", "alice")  # as the provisioner would
     return ServerClient(f"http://127.0.0.1:{jp_serverapp.port}{jp_serverapp.base_url}", token)
 
