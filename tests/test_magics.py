@@ -22,10 +22,10 @@ from support.jupyter import JupyterServerProcess
 from support.kernels import restart_kernel, start_kernel
 from support.rest import fetch_json
 from support.servers import ADMIN_PASSWORD, ADMIN_USER
+from support.widget_text import IMPORT_IN_KERNEL
 
 from jupyter_mlflow_groups.provisioner import EXTENSION_ARGUMENT, runs_ipykernel, with_extension
 
-TESTS = Path(__file__).resolve().parent
 PASSWORD = "reg-pw-5e1d never shown"
 AWS_SECRET = "aws-secret-0c4f-never-shown"
 URI_PASSWORD = "uri-pw-77aa"
@@ -521,8 +521,7 @@ async def test_models_and_versions_are_dataframes(groups, seeded, jp_fetch, jp_s
 def widget_text_code(model_id: str) -> str:
     """Kernel code that prints a displayed widget's text as a person reads it."""
     return (
-        f"import sys; sys.path.insert(0, {str(TESTS)!r})\n"
-        "from widget_text import visible_text\n"
+        f"{IMPORT_IN_KERNEL}"
         "from ipywidgets.widgets.widget import _instances\n"
         f"print(visible_text(_instances[{model_id!r}]))"
     )

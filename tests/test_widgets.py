@@ -15,7 +15,7 @@ from support.extension import service_of
 from support.kernels import run_in_kernel, start_kernel
 from support.seeding import model_name
 from support.servers import ADMIN_PASSWORD, ADMIN_USER
-from support.widget_text import button, buttons, leaves, visible_text
+from support.widget_text import IMPORT_IN_KERNEL, button, buttons, leaves, visible_text
 
 from jupyter_mlflow_groups.kernel.client import ServerClient
 from jupyter_mlflow_groups.kernel.widgets import ModelBrowser, VersionDetail
@@ -210,7 +210,7 @@ async def test_the_browser_in_a_real_kernel(
     kernel = await start_kernel(jp_fetch)
     code = (  # the import path notebooks have had from the start
         "from jupyter_mlflow_groups.widgets import ModelBrowser\n"
-        "from widget_text import visible_text\n"
+        f"{IMPORT_IN_KERNEL}"
         "browser = ModelBrowser()\n"
         "print(visible_text(browser))\n"
     )

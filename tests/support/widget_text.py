@@ -5,9 +5,16 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
+
+#: Kernel code that makes `visible_text` importable in a kernel the tests started.
+IMPORT_IN_KERNEL = (
+    f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})\n"
+    "from support.widget_text import visible_text\n"
+)
 
 
 def leaves(node: Any) -> Iterator[widgets.Widget]:
