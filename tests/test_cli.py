@@ -18,6 +18,19 @@ from support.processes import stopped
 from support.servers import start_mlflow, wait_until_healthy
 from support.tour import group_ready, run_the_tour
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def git_status() -> str:
+    """The checkout's changes, untracked files included."""
+    return subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
 
 def cli(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -210,11 +223,18 @@ def _snapshot(client: Any) -> dict:
 async def test_the_demo_seeds_its_group_starts_jupyterlab_is_idempotent_and_runs_the_tour(
     tmp_path,
 ):
-    """The README's run command, end to end: no configuration, `jupyter mlflow-groups demo`."""
+    """The README's run command, end to end: no configuration, `./scripts/run` (which runs
+    `jupyter mlflow-groups demo` in a copy of examples/); the checkout stays as it was."""
+    checkout_before = git_status()
+    workdir = tmp_path / "demo-notebooks"  # .demo/ in the checkout, by default
     server = JupyterServerProcess(
         tmp_path,
-        env={"JUPYTER_MLFLOW_GROUPS_FILE": ""},  # no groups: the zero-configuration "default"
-        launcher=[sys.executable, "-m", "jupyter", "mlflow-groups", "demo", "--"],
+        env={
+            "JUPYTER_MLFLOW_GROUPS_FILE": "",  # no groups: the zero-configuration "default"
+            "JUPYTER_MLFLOW_GROUPS_DEMO_DIR": str(workdir),
+        },
+        launcher=[str(ROOT / "scripts" / "run")],
+        serve_home=False,
     )
     try:
         server.start(timeout=600)  # seeding first, then JupyterLab answers
@@ -234,9 +254,18 @@ async def test_the_demo_seeds_its_group_starts_jupyterlab_is_idempotent_and_runs
         assert "iris-classifier: already there (3 versions)" in again.stdout
         assert registry_snapshot(server) == first
 
-        deployment = await run_the_tour(server)
+        deployment = await run_the_tour(server, workdir / "tour.ipynb")
         model_server = model_server_pid(Path(deployment["path"]).parents[1])
+        # what JupyterLab does meanwhile: autosave the tour with its outputs, "New notebook"
+        tour = server.request("GET", "/api/contents/tour.ipynb")
+        tour["content"]["cells"][0]["source"] = "# ran"
+        server.request("PUT", "/api/contents/tour.ipynb", {**tour, "format": "json"})
+        new = server.request("POST", "/api/contents", {"type": "notebook"})
     finally:
         server.stop()
+    assert (workdir / new["path"]).is_file() and "# ran" in (workdir / "tour.ipynb").read_text()
+    assert git_status() == checkout_before
+    ignored = subprocess.run(["git", "check-ignore", "-q", ".demo/tour.ipynb"], cwd=ROOT)
+    assert ignored.returncode == 0, "the demo's default folder must be ignored by git"
     assert stopped(managed["pid"])  # the MLflow server stopped with JupyterLab
     assert stopped(model_server)  # and so did the deployment's model server

@@ -90,3 +90,19 @@ async def test_an_admin_s_own_default_provisioner_is_respected_and_warned_about(
     env = json.loads(await server.execute(server.start_kernel(), ENV_CODE))
     assert env["MLFLOW_TRACKING_URI"] == "http://server-own.invalid"  # untouched: not ours
     assert "default kernel provisioner is 'local-provisioner'" in server.log()
+
+
+def test_the_test_extras_include_the_demos():
+    """scripts/run counts an install with the test extras as one with the demo's
+    (scripts/ensure-venv): the tests' environment runs the demo as a user's does."""
+    from importlib.metadata import requires
+
+    from packaging.requirements import Requirement
+
+    extras: dict[str, set[str]] = {}
+    for line in requires("jupyter-mlflow-groups") or []:
+        requirement = Requirement(line)
+        for extra in ("test", "demo"):
+            if requirement.marker and requirement.marker.evaluate({"extra": extra}):
+                extras.setdefault(extra, set()).add(str(requirement).split(";")[0].strip())
+    assert extras["demo"] and extras["demo"] <= extras["test"]

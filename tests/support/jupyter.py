@@ -148,9 +148,11 @@ class JupyterServerProcess(JupyterClient, ChildProcess):
         env: dict[str, str] | None = None,
         args: list[str] | None = None,
         launcher: list[str] = SERVER,
+        serve_home: bool = True,
     ) -> None:
         """`launcher`: what starts the server (`jupyter server`, or `jupyter lab`, the demo, the
-        binder start script...); the connection options are appended to it."""
+        binder start script...); the connection options are appended to it. `serve_home`: the
+        server's root is `home` (else the launcher's own choice)."""
         self.home = home
         self.port = free_port()
         JupyterClient.__init__(self, f"http://127.0.0.1:{self.port}", uuid.uuid4().hex)
@@ -165,6 +167,7 @@ class JupyterServerProcess(JupyterClient, ChildProcess):
         }
         self.args = args or []
         self.launcher = launcher
+        self.serve_home = serve_home
 
     def start(self, timeout: float = 60) -> JupyterServerProcess:
         command = [
@@ -174,7 +177,7 @@ class JupyterServerProcess(JupyterClient, ChildProcess):
             f"--port={self.port}",
             "--ip=127.0.0.1",
             f"--IdentityProvider.token={self.token}",
-            f"--ServerApp.root_dir={self.home}",
+            *([f"--ServerApp.root_dir={self.home}"] if self.serve_home else []),
             *self.args,
         ]
         self.home.mkdir(parents=True, exist_ok=True)

@@ -24,10 +24,10 @@ async def group_ready(server: JupyterServerProcess, timeout: float = 120) -> dic
     return status
 
 
-async def run_the_tour(server: JupyterServerProcess) -> dict[str, Any]:
+async def run_the_tour(server: JupyterServerProcess, tour: Path = TOUR) -> dict[str, Any]:
     """Run every cell on the server's zero-configuration group, check what the cells show,
     and return the deployment the tour made."""
-    outputs = "\n".join(await server.run_notebook(TOUR))
+    outputs = "\n".join(await server.run_notebook(tour))
     assert "MLflow group: default" in outputs and "Status: OK" in outputs, outputs
     assert "champion" in outputs  # the versions table
     endpoint = "/mlflow-groups/groups/default/deployments/iris-demo/"  # on Jupyter, not loopback
