@@ -13,7 +13,7 @@ HINTS = {
     "username and password, or the token, of the binding.",
     "forbidden": "MLflow accepted the credentials but refused access: ask your MLflow admin for "
     "permission.",
-    "not_found": "The MLflow server does not know this resource.",
+    "not_found": "Check the name: the group's MLflow server does not know it.",
     "bad_request": "Check the request: MLflow's message says what it could not accept.",
     "mlflow_error": "The MLflow server answered with an error; its message says more.",
     # A deployment's copy job (its `error`): nothing of the previous deployment was changed.
@@ -61,25 +61,31 @@ def not_mlflow_api(where: str, path: str, what: str) -> str:
 class MlflowError(Exception):
     """A classified failure talking to a group's MLflow (codes as in HINTS)."""
 
-    def __init__(self, code: str, message: str, status: int | None = None) -> None:
+    def __init__(
+        self, code: str, message: str, status: int | None = None, hint: str | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status  # the HTTP status MLflow answered with, when it answered
+        self._hint = hint
 
     @property
     def hint(self) -> str:
-        return HINTS.get(self.code, "")
+        """What to do: said for this failure, else the class's (HINTS)."""
+        return self._hint if self._hint is not None else HINTS.get(self.code, "")
 
 
 class ApiError(Exception):
-    """An error a REST handler reports as `{"error": {"code", "message"}}` with `status`."""
+    """An error a REST handler reports as `{"error": {"code", "message", "hint"}}` with
+    `status`: what happened, about which object, and what to do."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, hint: str = "") -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.hint = hint
 
 
 class Stopping(ApiError):
@@ -87,5 +93,8 @@ class Stopping(ApiError):
 
     def __init__(self, what: str) -> None:
         super().__init__(
-            503, "stopping", f"The Jupyter server is stopping: {what} is not started any more."
+            503,
+            "stopping",
+            f"The Jupyter server is stopping: {what} is not started any more.",
+            "Try again once the Jupyter server has started again.",
         )

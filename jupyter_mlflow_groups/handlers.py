@@ -22,7 +22,7 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
 from .contract import API_PATH, TOKEN_HEADER
-from .errors import HINTS, HTTP_STATUS, ApiError, MlflowError
+from .errors import HTTP_STATUS, ApiError, MlflowError
 from .kernel_tokens import KernelTokenAuth
 from .registry import MAX_PAGE
 from .service import MlflowGroupsService
@@ -32,6 +32,12 @@ API = f"/{API_PATH}"
 _SEGMENT = "[^/]+"
 
 DEPLOY_FIELDS = ("name", "model", "version")
+#: What each field of a deploy request is, for the message when it is missing.
+DEPLOY_MISSING = {
+    "name": "Give the new deployment a name",
+    "model": "Name the registered model to deploy",
+    "version": "Say which version to deploy",
+}
 
 XSRF_HINT = (
     "A browser session must send its _xsrf cookie's value in the X-XSRFToken header; "
@@ -88,10 +94,10 @@ def error_body(handler: Any, status_code: int, exc_info: Any) -> tuple[int, dict
     error = (exc_info or (None, None, None))[1]
     hint = ""
     if isinstance(error, ApiError):
-        status_code, code, message = error.status, error.code, error.message
+        status_code, code, message, hint = error.status, error.code, error.message, error.hint
     elif isinstance(error, MlflowError):
         status_code, code, message = HTTP_STATUS.get(error.code, 502), error.code, error.message
-        hint = HINTS.get(error.code, "")
+        hint = error.hint
     elif isinstance(error, web.HTTPError):
         code = _STATUS_CODES.get(status_code, "error")
         message = error.log_message or handler._reason or "Request refused"
@@ -130,11 +136,11 @@ class MlflowGroupsHandler(GroupsHandlerBase, APIHandler):
             raise ApiError(400, "bad_request", "The request body must be a JSON object.")
         unknown = sorted(set(body) - set(fields))
         if unknown:
+            takes = f"only {', '.join(map(repr, fields))}" if fields else "no fields"
             raise ApiError(
                 400,
                 "bad_request",
-                f"Unknown field(s) {', '.join(map(repr, unknown))}: this request takes only "
-                f"{', '.join(map(repr, fields))}.",
+                f"Unknown field(s) {', '.join(map(repr, unknown))}: this request takes {takes}.",
             )
         return body
 
@@ -149,6 +155,11 @@ class MlflowGroupsHandler(GroupsHandlerBase, APIHandler):
         if len(value) > len(str(MAX_PAGE)) or not 1 <= int(value) <= MAX_PAGE:
             raise ApiError(400, "bad_request", f"max_results must be between 1 and {MAX_PAGE}")
         return int(value)
+
+    def no_body(self) -> None:
+        """An action that takes no body: an empty one, or an empty JSON object (400 else)."""
+        if (self.request.body or b"").strip():
+            self.json_body(())
 
     def refresh_requested(self) -> bool:
         return self.get_query_argument("refresh", "").lower() in ("1", "true", "yes")
@@ -172,7 +183,12 @@ class ActiveGroupHandler(MlflowGroupsHandler):
     async def put(self) -> None:
         group = self.json_body(("group",)).get("group")
         if not isinstance(group, str) or not group:
-            raise ApiError(400, "bad_request", 'Send {"group": "<group name>"}.')
+            raise ApiError(
+                400,
+                "bad_request",
+                "Name the group to switch to.",
+                "Your groups are listed by %mlflow_group list and in the sidebar.",
+            )
         self.write_json(self.service.set_active(group))
 
 
@@ -258,12 +274,15 @@ class DeploymentsHandler(MlflowGroupsHandler):
     async def post(self, group: str) -> None:
         body = self.json_body(DEPLOY_FIELDS)
         fields = {key: body.get(key) for key in DEPLOY_FIELDS}
-        if not all(isinstance(value, str) and value for value in fields.values()):
-            raise ApiError(
-                400,
-                "bad_request",
-                'Send {"name": deployment, "model": model, "version": "3" or "@alias"}.',
-            )
+        for key, value in fields.items():
+            if not (isinstance(value, str) and value.strip()):
+                raise ApiError(
+                    400,
+                    "bad_request",
+                    f"{DEPLOY_MISSING[key]}.",
+                    "A deployment is a name (like fraud-prod), a registered model and one of "
+                    "its versions: a number (like 3) or an alias (like @champion).",
+                )
         job = await self.service.deployments.deploy(group, **fields)
         self.write_json({"job": job.to_json()}, status=202)
 
@@ -278,6 +297,24 @@ class DeploymentHandler(MlflowGroupsHandler):
     @authorized
     async def delete(self, group: str, name: str) -> None:
         self.write_json(await self.service.deployments.delete(group, name))
+
+
+class DeploymentStopHandler(MlflowGroupsHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, group: str, name: str) -> None:
+        self.service.binding(group)  # members only: a stranger learns nothing of the request
+        self.no_body()
+        self.write_json(await self.service.deployments.stop(group, name))
+
+
+class DeploymentStartHandler(MlflowGroupsHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, group: str, name: str) -> None:
+        self.service.binding(group)  # members only: a stranger learns nothing of the request
+        self.no_body()
+        self.write_json(await self.service.deployments.start(group, name))
 
 
 class JobHandler(MlflowGroupsHandler):
@@ -337,6 +374,7 @@ class NotFoundHandler(MlflowGroupsHandler):
 def routes() -> list[tuple[str, type[MlflowGroupsHandler]]]:
     group = f"{API}/groups/(?P<group>{_SEGMENT})"
     model = f"{group}/models/(?P<name>{_SEGMENT})"
+    deployment = f"{group}/deployments/(?P<name>{_SEGMENT})"
     return [
         (f"{API}/groups", GroupsHandler),
         (f"{API}/active", ActiveGroupHandler),
@@ -348,7 +386,9 @@ def routes() -> list[tuple[str, type[MlflowGroupsHandler]]]:
         # metric keys may hold slashes ("train/loss"): the rest of the path is the key
         (f"{group}/runs/(?P<run_id>{_SEGMENT})/metrics/(?P<key>.+)", MetricHistoryHandler),
         (f"{group}/deployments", DeploymentsHandler),
-        (f"{group}/deployments/(?P<name>{_SEGMENT})", DeploymentHandler),
+        (deployment, DeploymentHandler),
+        (f"{deployment}/stop", DeploymentStopHandler),
+        (f"{deployment}/start", DeploymentStartHandler),
         (f"{API}/jobs/(?P<job_id>{_SEGMENT})", JobHandler),
         (f"{API}/openapi.json", OpenApiHandler),
         (f"{API}/(?P<path>.*)", NotFoundHandler),

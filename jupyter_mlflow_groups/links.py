@@ -32,3 +32,10 @@ class Links:
     def kernel_mlflow(server_url: str, group: str) -> str:
         """The group's tracking URI in a kernel: the server's proxy on the kernel's address."""
         return f"{server_url.rstrip('/')}/{GROUPS_PATH}/{_segment(group)}/mlflow"
+
+
+def ui_page(ui_url: str | None, *parts: str) -> str | None:
+    """A page of the MLflow UI at `ui_url` (`ui_page(ui, "models", name, "versions", "3")`)."""
+    if not ui_url:
+        return None
+    return ui_url.rstrip("/") + "/#/" + "/".join(_segment(part) for part in parts)

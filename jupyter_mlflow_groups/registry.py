@@ -13,12 +13,12 @@ import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 import yaml
 
 from .cache import TtlCache
 from .errors import SHAPE_ERRORS, MlflowError, not_mlflow_api
+from .links import ui_page
 from .mlflow_http import MlflowHttp
 from .upstream import HttpClients, Upstream
 
@@ -28,6 +28,7 @@ _HISTORY_PAGE = 25000
 _MAX_TOKEN = 4096
 _MAX_FILTER = 4096
 _MAX_MLMODEL = 1024 * 1024
+_NAMED_IN_HINTS = 200  # a longer name is said once, in the message, not again in the hint
 
 #: `(group, model name) -> {version: [deployment names]}`: which deployments serve a version.
 DeployedBy = Callable[[str, str], Awaitable[Mapping[str, list[str]]]]
@@ -116,7 +117,7 @@ class RegistryService:
 
         async def fetch() -> dict[str, Any]:
             model_body, versions_body, deployed = await asyncio.gather(
-                self._get(connection, "/registered-models/get", {"name": name}),
+                self._registered_model(connection, name),
                 self._versions_page(connection, name, max_results, page_token),
                 self.deployed_by(connection.group, name),
             )
@@ -163,7 +164,7 @@ class RegistryService:
                 "status_message": raw.get("status_message") or None,
                 "model_uri": model_uri,
                 "load_snippet": f"mlflow.pyfunc.load_model({json.dumps(model_uri)})",
-                "ui_url": _ui_link(connection.ui_url, "models", name, "versions", number),
+                "ui_url": ui_page(connection.ui_url, "models", name, "versions", number),
                 "run": run,
                 "signature": signature,
             }
@@ -184,7 +185,12 @@ class RegistryService:
                 params = {"run_id": run_id, "metric_key": key, "max_results": _HISTORY_PAGE}
                 if token:
                     params["page_token"] = token
-                body = await self._get(connection, "/metrics/get-history", params)
+                try:
+                    body = await self._get(connection, "/metrics/get-history", params)
+                except MlflowError as error:
+                    if error.code != "not_found":
+                        raise
+                    raise unknown_run(connection.group, run_id) from None
                 points += [
                     {
                         "step": int(m.get("step", 0)),
@@ -196,6 +202,8 @@ class RegistryService:
                 token = body.get("next_page_token")
                 if not token:
                     break
+            if not points:  # MLflow answers an unknown run or key with no steps: say which
+                await self._check_metric(connection, run_id, key)
             points.sort(key=lambda point: (point["step"], point["timestamp"] or 0))
             return {"group": connection.group, "run_id": run_id, "key": key, "history": points}
 
@@ -263,22 +271,56 @@ class RegistryService:
             ]
         return body
 
+    async def _registered_model(self, connection: GroupConnection, name: str) -> dict[str, Any]:
+        """A registered model; an unknown one is a 404 that names it and how to list models."""
+        try:
+            return await self._get(connection, "/registered-models/get", {"name": name})
+        except MlflowError as error:
+            if error.code != "not_found":
+                raise
+            raise unknown_model(connection.group, name) from None
+
     async def _model_version(
         self, connection: GroupConnection, name: str, version: str
     ) -> dict[str, Any]:
         if version.startswith("@"):
-            body = await self._get(
-                connection, "/registered-models/alias", {"name": name, "alias": version[1:]}
-            )
+            path, params = "/registered-models/alias", {"name": name, "alias": version[1:]}
         elif version.isdigit():
-            body = await self._get(
-                connection, "/model-versions/get", {"name": name, "version": version}
-            )
+            path, params = "/model-versions/get", {"name": name, "version": version}
         else:
             raise MlflowError(
-                "bad_request", f"'{version}' is neither a version number nor an @alias"
+                "bad_request",
+                f"'{version}' is neither a version number nor an @alias",
+                hint="Give a version number (like 3) or an alias (like @champion).",
             )
+        try:
+            body = await self._get(connection, path, params)
+        except MlflowError as error:
+            # MLflow says 404 for a missing version, 400 "... alias x not found" for an alias
+            alias_missing = error.code == "bad_request" and "not found" in error.message.lower()
+            if error.code != "not_found" and not alias_missing:
+                raise
+            await self._registered_model(connection, name)  # the model itself unknown: say so
+            raise unknown_version(connection.group, name, version) from None
         return body.get("model_version", {})
+
+    async def _check_metric(self, connection: GroupConnection, run_id: str, key: str) -> None:
+        """A 404 naming the run, or its metric, when either is unknown (MLflow's history of
+        them is just empty)."""
+        try:
+            body = await self._get(connection, "/runs/get", {"run_id": run_id})
+        except MlflowError as error:
+            if error.code not in ("not_found", "bad_request"):
+                raise
+            raise unknown_run(connection.group, run_id) from None
+        metrics = (body.get("run", {}).get("data", {}) or {}).get("metrics", [])
+        if key not in {metric.get("key") for metric in metrics}:
+            raise MlflowError(
+                "not_found",
+                f"Run '{run_id}' of group '{connection.group}' has no metric '{key}'.",
+                404,
+                hint="The version's details list the metrics its source run logged.",
+            )
 
     async def _run(self, connection: GroupConnection, run_id: str | None) -> dict[str, Any] | None:
         if not run_id:
@@ -322,6 +364,36 @@ class RegistryService:
             return None
 
 
+def unknown_model(group: str, name: str) -> MlflowError:
+    return MlflowError(
+        "not_found",
+        f"No model '{name}' in group '{group}'.",
+        404,
+        hint="Check the name (it is case-sensitive). List the group's models with "
+        "%mlflow_group models, in ModelBrowser() or in the sidebar.",
+    )
+
+
+def unknown_version(group: str, name: str, version: str) -> MlflowError:
+    what = f"no alias '{version}'" if version.startswith("@") else f"no version {version}"
+    command = f"%mlflow_group versions {name if len(name) <= _NAMED_IN_HINTS else 'NAME'}"
+    return MlflowError(
+        "not_found",
+        f"Model '{name}' of group '{group}' has {what}.",
+        404,
+        hint=f"List its versions and aliases with {command}, in ModelBrowser() or in the sidebar.",
+    )
+
+
+def unknown_run(group: str, run_id: str) -> MlflowError:
+    return MlflowError(
+        "not_found",
+        f"No run '{run_id}' in group '{group}': it may have been deleted.",
+        404,
+        hint="A version's details name its source run; open it in the MLflow UI to check.",
+    )
+
+
 def _check_page(max_results: int, page_token: str | None) -> None:
     if not 1 <= max_results <= MAX_PAGE:
         raise MlflowError("bad_request", f"max_results must be between 1 and {MAX_PAGE}")
@@ -350,12 +422,6 @@ def _tags(raw: Iterable[Mapping[str, Any]] | None) -> dict[str, str]:
     return {tag["key"]: tag.get("value", "") for tag in raw or ()}
 
 
-def _ui_link(ui_url: str | None, *parts: str) -> str | None:
-    if not ui_url:
-        return None
-    return ui_url.rstrip("/") + "/#/" + "/".join(quote(part, safe="") for part in parts)
-
-
 def _model_summary(raw: Mapping[str, Any], ui_url: str | None) -> dict[str, Any]:
     latest = [
         int(v["version"]) for v in raw.get("latest_versions", []) if str(v.get("version")).isdigit()
@@ -368,7 +434,7 @@ def _model_summary(raw: Mapping[str, Any], ui_url: str | None) -> dict[str, Any]
         "latest_version": str(max(latest)) if latest else None,
         "aliases": {a["alias"]: str(a["version"]) for a in raw.get("aliases", [])},
         "tags": _tags(raw.get("tags")),
-        "ui_url": _ui_link(ui_url, "models", str(raw.get("name", ""))),
+        "ui_url": ui_page(ui_url, "models", str(raw.get("name", ""))),
     }
 
 
@@ -402,7 +468,7 @@ def _run_detail(raw: Mapping[str, Any], ui_url: str | None) -> dict[str, Any]:
         "status": info.get("status"),
         "start_time": _iso(info.get("start_time")),
         "end_time": _iso(info.get("end_time")),
-        "ui_url": _ui_link(ui_url, "experiments", experiment, "runs", str(run_id)),
+        "ui_url": ui_page(ui_url, "experiments", experiment, "runs", str(run_id)),
         "params": {p["key"]: p.get("value", "") for p in data.get("params", [])},
         "metrics": {
             m["key"]: {

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from .bindings import GroupBinding, UnusableBinding, env_for
-from .errors import HINTS, MlflowError, not_mlflow_api
+from .errors import MlflowError, not_mlflow_api
 from .mlflow_http import MlflowHttp
 from .upstream import HttpClients, Upstream
 
@@ -164,5 +164,5 @@ async def _check_local(report: dict[str, Any], uri: str) -> dict[str, Any]:
 
 
 def _fail(report: dict[str, Any], error: MlflowError) -> dict[str, Any]:
-    report.update(ok=False, code=error.code, message=error.message, hint=HINTS.get(error.code, ""))
+    report.update(ok=False, code=error.code, message=error.message, hint=error.hint)
     return report

@@ -43,9 +43,13 @@ async def test_ten_deploys_at_once_on_one_name_run_one_and_refuse_the_rest(
     refused = [body for status, body in answers if status == 409]
     assert len(accepted) == 1 and len(refused) == 9, [status for status, _ in answers]
     job_id = accepted[0]["job"]["id"]
+    running = f"crowded v{accepted[0]['job']['requested']}"
     for body in refused:
         assert body["error"]["code"] == "conflict"
-        assert f"is being updated by job {job_id}" in body["error"]["message"]
+        assert body["error"]["message"] == (
+            f"The deployment 'crowded' is being updated to {running} (started by alice)."
+        )  # which deployment, to what, by whom: not the job's internal id
+        assert job_id not in body["error"]["message"] and body["error"]["hint"]
     final = (await follow(jp_fetch, job_id))[-1]
     assert final["state"] == "done", final["error"]
 

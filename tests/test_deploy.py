@@ -168,6 +168,84 @@ async def test_delete_stops_serving_and_forgets(
     assert model["versions"][0]["deployed_by"] == []
 
 
+async def test_cancel_is_offered_until_the_switch_over_then_refused_without_an_id(
+    group, deploy_server, sklearn_model, jp_fetch
+):
+    model_dir, _, _ = sklearn_model
+    version, _ = register_version(deploy_server, "late", model_dir)
+    _, body = await deploy(jp_fetch, group, "late-prod", "late", version)
+    job_id, seen = body["job"]["id"], [body["job"]]
+    refused = None
+    while seen[-1]["state"] not in ("done", "failed", "cancelled"):
+        _, job = await fetch_json(jp_fetch, *API, "jobs", job_id)
+        seen.append(job)
+        if job["state"] == "serving" and refused is None:  # the model server is starting
+            refused = await fetch_json(jp_fetch, *API, "jobs", job_id, method="DELETE")
+        await asyncio.sleep(0.02)
+    assert seen[-1]["state"] == "done", seen[-1]["error"]
+    for job in seen:
+        assert job["cancellable"] == (
+            job["state"] in ("queued", "planning", "copying", "verifying")
+        )
+    assert refused is not None, [job["state"] for job in seen]
+    status, answer = refused
+    assert (status, answer["error"]["code"]) == (409, "conflict")
+    assert answer["error"]["message"] == (
+        f"The deployment 'late-prod' is already switching over to version {version}: too late "
+        "to cancel; it will finish in a moment."
+    )
+    assert answer["error"]["hint"].startswith("Wait for it to finish.")
+    assert job_id not in json.dumps(answer)
+    assert seen[-1]["invocations_url"] == f"{seen[-1]['endpoint']}invocations"
+
+
+async def test_stop_and_start_a_deployment(
+    group, deploy_server, sklearn_model, jp_fetch, jp_client
+):
+    import requests
+
+    model_dir, rows, expected = sklearn_model
+    version, _ = register_version(deploy_server, "pausable", model_dir)
+    _, body = await deploy(jp_fetch, group, "pausable", "pausable", version)
+    final = (await follow(jp_fetch, body["job"]["id"]))[-1]
+    assert final["state"] == "done", final["error"]
+    one = (*API, "groups", group, "deployments", "pausable")
+
+    status, stopped_one = await fetch_json(jp_fetch, *one, "stop", method="POST")
+    assert (status, stopped_one["status"]) == (200, "stopped")
+    _, deployment = await fetch_json(jp_fetch, *one)
+    assert stopped_one == deployment  # the deployment, as GET gives it
+    assert deployment["ui_url"] == f"{deploy_server.url}/#/models/pausable/versions/{version}"
+    with pytest.raises(requests.HTTPError, match="404"):  # nothing serves it any more
+        await predictions(jp_client, final["endpoint"], rows)
+    _, model = await fetch_json(jp_fetch, *API, "groups", group, "models", "pausable")
+    assert model["versions"][0]["deployed_by"] == []  # a stopped deployment serves nothing
+    status, again = await fetch_json(jp_fetch, *one, "stop", method="POST")
+    assert (status, again["status"]) == (200, "stopped")  # stopping twice is harmless
+
+    status, started = await fetch_json(jp_fetch, *one, "start", method="POST")
+    assert (status, started["status"]) == (200, "starting")
+    deployment = started
+    while deployment["status"] == "starting":
+        await asyncio.sleep(0.1)
+        _, deployment = await fetch_json(jp_fetch, *one)
+    assert deployment["status"] == "serving", deployment
+    assert deployment["endpoint"] == final["endpoint"]  # the same address as before
+    assert await predictions(jp_client, final["endpoint"], rows) == expected
+    status, again = await fetch_json(jp_fetch, *one, "start", method="POST")
+    assert (status, again["status"]) == (200, "serving")  # already serving: nothing changes
+
+    _, body = await deploy(jp_fetch, group, "pausable", "pausable", version)
+    for action in ("stop", "start"):  # while a job changes it, neither
+        status, refused = await fetch_json(jp_fetch, *one, action, method="POST")
+        assert (status, refused["error"]["code"]) == (409, "conflict"), refused
+        assert "is being updated to pausable" in refused["error"]["message"]
+    assert (await follow(jp_fetch, body["job"]["id"]))[-1]["state"] == "done"
+    status, refused = await fetch_json(jp_fetch, *one, "stop", method="POST", body={"now": 1})
+    assert (status, refused["error"]["code"]) == (400, "bad_request")
+    assert refused["error"]["message"] == "Unknown field(s) 'now': this request takes no fields."
+
+
 @pytest.mark.parametrize(
     ("name", "fragment"),
     [
@@ -186,7 +264,9 @@ async def test_bad_deployment_names_are_refused(group, jp_fetch, name, fragment)
 @pytest.mark.parametrize(
     ("payload", "fragment"),
     [
-        ({"name": "ok"}, "Send {"),
+        ({"name": "ok"}, "Name the registered model to deploy."),
+        ({"name": " ", "model": "m", "version": "1"}, "Give the new deployment a name."),
+        ({"name": "ok", "model": "m"}, "Say which version to deploy."),
         ({"name": "ok", "model": "m", "version": "latest"}, "neither a version number"),
     ],
 )
@@ -333,7 +413,11 @@ async def test_a_second_job_on_the_same_deployment_is_refused(
     _, first = await deploy(jp_fetch, "slow", "contended", "contended", version)
     status, second = await deploy(jp_fetch, "slow", "contended", "contended", version)
     assert (status, second["error"]["code"]) == (409, "conflict")
-    assert f"is being updated by job {first['job']['id']}" in second["error"]["message"]
+    assert second["error"]["message"] == (
+        f"The deployment 'contended' is being updated to contended v{version} (started by alice)."
+    )
+    assert first["job"]["id"] not in json.dumps(second)  # no internal id shown
+    assert second["error"]["hint"] == "Wait for the update to finish, or cancel it, then try again."
     await fetch_json(jp_fetch, *API, "jobs", first["job"]["id"], method="DELETE")
     assert (await follow(jp_fetch, first["job"]["id"]))[-1]["state"] == "cancelled"
 
@@ -582,6 +666,11 @@ async def test_serving_stops_with_the_server_and_resumes_when_it_starts_again(
         assert invocations(server, job["endpoint"], rows) == expected
         directory = Path(server.request("GET", f"{TEAM_DEPLOYMENTS}/survivor")["path"]).parents[1]
         model_server = model_server_pid(directory)
+        body = {"name": "resting", "model": "restarts", "version": version}  # stopped on purpose
+        rest = await finished(server, server.request("POST", TEAM_DEPLOYMENTS, body)["job"])
+        assert rest["state"] == "done", rest["error"]
+        stopped_one = server.request("POST", f"{TEAM_DEPLOYMENTS}/resting/stop")
+        assert stopped_one["status"] == "stopped"
 
         server.stop()
         assert stopped(model_server)  # the model server stopped with Jupyter
@@ -590,6 +679,8 @@ async def test_serving_stops_with_the_server_and_resumes_when_it_starts_again(
         deployment = await until_serving(server, "survivor")
         assert deployment["endpoint"] == job["endpoint"]  # the same address as before
         assert invocations(server, job["endpoint"], rows) == expected
+        # started before "survivor" would have been ("resting" comes first): it stays stopped
+        assert server.request("GET", f"{TEAM_DEPLOYMENTS}/resting")["status"] == "stopped"
     finally:
         server.stop()
 

@@ -511,11 +511,15 @@ async def test_models_and_versions_are_dataframes(groups, seeded, jp_fetch, jp_s
     assert "Empty DataFrame" in cell.results[0]["text/plain"]
     for line, message in (
         ("models name LIKE", "MLflow refused the request: Invalid clause(s) in filter string"),
-        ("versions no-such-model", "no-such-model"),
+        ("versions no-such-model", "No model 'no-such-model' in group 'reg'."),
     ):
         cell = await run_cell(jp_serverapp, kernel, f"%mlflow_group {line}")
         assert cell.ok and cell.results == [] and message in cell.stderr, cell.stderr
         assert "What to do:" in cell.stderr and "Traceback" not in cell.everything
+    assert cell.stderr.splitlines()[-1].startswith(  # which model, and how to list them
+        "What to do: Check the name (it is case-sensitive). List the group's models with "
+        "%mlflow_group models"
+    )
 
 
 def widget_text_code(model_id: str) -> str:
@@ -702,8 +706,9 @@ async def test_deploy_and_deployments(
     shown = await run_cell(
         jp_serverapp, kernel, widget_text_code(cell.results[0][WIDGET_VIEW]["model_id"])
     )
-    assert f"Deploy magic-iris · version {version}" in shown.stdout
+    assert f"Deploy magic-iris v{version}" in shown.stdout
     assert "Deploy to + new deployment" in shown.stdout  # without --to: the person chooses
+    assert "Name magic-iris" in shown.stdout  # a name to start from
 
     cell = await run_cell(
         jp_serverapp, kernel, f"%mlflow_group deploy magic-iris {version} --to magic-prod"
@@ -716,19 +721,43 @@ async def test_deploy_and_deployments(
     )
     assert (await run_cell(jp_serverapp, kernel, wait, timeout=320)).ok
     shown = await run_cell(jp_serverapp, kernel, widget_text_code(model_id))
-    assert f"Deployed magic-iris version {version} to 'magic-prod'" in shown.stdout
+    assert f"Deployed magic-iris v{version} → magic-prod: " in shown.stdout
 
-    table = await printed(
-        jp_serverapp, kernel, "df = %mlflow_group deployments\nprint(df.to_json(orient='records'))"
-    )
-    (row,) = table
+    listing = "df = %mlflow_group deployments\nprint(df.to_json(orient='records'))"
+    (row,) = await printed(jp_serverapp, kernel, listing)
     assert (row["name"], row["model"], row["version"], row["status"]) == (
         "magic-prod",
         "magic-iris",
         version,
         "serving",
     )
-    assert await predictions(jp_client, row["endpoint"], rows) == expected
+    invocations = row["invocations_url"]  # what answers, as a full URL: not the bare endpoint
+    assert invocations.startswith("http://") and invocations.endswith(
+        "/mlflow-groups/groups/dep/deployments/magic-prod/invocations"
+    )
+    endpoint = invocations.removesuffix("invocations")
+    assert await predictions(jp_client, endpoint, rows) == expected
+
+    cell = await run_cell(jp_serverapp, kernel, "%mlflow_group stop magic-prod")
+    assert cell.ok and cell.stderr == ""
+    assert cell.stdout.startswith("Stopped the deployment 'magic-prod' of group 'dep'")
+    assert (await printed(jp_serverapp, kernel, listing))[0]["status"] == "stopped"
+    cell = await run_cell(jp_serverapp, kernel, "%mlflow_group start magic-prod", timeout=320)
+    assert cell.ok and cell.stderr == "", cell.stderr
+    assert f"'magic-prod' serves magic-iris v{version} again." in cell.stdout
+    assert f"Invocations URL (POST JSON, with your Jupyter token): {invocations}" in cell.stdout
+    assert 'client.predict("magic-prod", pd.DataFrame(' in cell.stdout
+    assert await predictions(jp_client, endpoint, rows) == expected
+    cell = await run_cell(jp_serverapp, kernel, "%mlflow_group remove magic-prod")
+    assert cell.ok and cell.stdout.startswith("Removed the deployment 'magic-prod' of group 'dep'")
+    for command in ("stop", "start", "remove"):
+        cell = await run_cell(jp_serverapp, kernel, f"%mlflow_group {command} magic-prod")
+        assert cell.ok and cell.stdout == "" and "Traceback" not in cell.everything
+        assert cell.stderr.splitlines() == [
+            "Group 'dep' has no deployment named 'magic-prod'.",
+            "What to do: Check the name: the group's deployments are listed by "
+            "%mlflow_group deployments, DeploymentsPanel() and the sidebar.",
+        ]
 
     bad = await run_cell(jp_serverapp, kernel, "%mlflow_group deploy magic-iris")
     assert not bad.ok and "usage: %mlflow_group deploy" in bad.stderr

@@ -131,9 +131,12 @@ async def test_names_with_spaces_unicode_and_quotes(group, jp_fetch, name, seede
     assert [v["version"] for v in body["versions"]] == [str(seeded.versions[name])]
 
 
-async def test_an_unknown_model_is_404(group, jp_fetch):
-    status, body = await get(jp_fetch, group, "models", "no-such-model")
-    assert (status, body["error"]["code"]) == (404, "not_found")
+async def test_an_unknown_model_is_a_404_that_names_it_and_how_to_list_models(group, jp_fetch):
+    for path in (("no-such-model",), ("no-such-model", "versions", "1")):
+        status, body = await get(jp_fetch, group, "models", *path)
+        assert (status, body["error"]["code"]) == (404, "not_found")
+        assert body["error"]["message"] == "No model 'no-such-model' in group 'reg'."
+        assert "List the group's models with %mlflow_group models" in body["error"]["hint"]
 
 
 async def test_version_detail(group, jp_fetch, seeded):
@@ -173,17 +176,35 @@ async def test_a_version_without_signature_says_so(group, jp_fetch):
 
 
 @pytest.mark.parametrize(
-    ("version", "status", "fragment"),
+    ("version", "status", "message", "hint"),
     [
-        ("latest", 400, "'latest' is neither a version number nor an @alias"),
-        ("99", 404, "not found"),
-        ("@nobody", 400, "alias nobody not found"),
+        (
+            "latest",
+            400,
+            "'latest' is neither a version number nor an @alias",
+            "Give a version number (like 3) or an alias (like @champion).",
+        ),
+        (
+            "99",
+            404,
+            "Model 'model-0000' of group 'reg' has no version 99.",
+            "List its versions and aliases with %mlflow_group versions model-0000,",
+        ),
+        (
+            "@nobody",
+            404,
+            "Model 'model-0000' of group 'reg' has no alias '@nobody'.",
+            "List its versions and aliases with %mlflow_group versions model-0000,",
+        ),
     ],
 )
-async def test_bad_versions(group, jp_fetch, version, status, fragment):
+async def test_bad_versions_say_which_and_what_to_do(
+    group, jp_fetch, version, status, message, hint
+):
     code, body = await get(jp_fetch, group, "models", model_name(0), "versions", version)
     assert code == status, body
-    assert fragment in body["error"]["message"]
+    assert body["error"]["message"] == message
+    assert body["error"]["hint"].startswith(hint)
 
 
 async def test_metric_history_has_every_step_in_order(group, jp_fetch, seeded):
@@ -194,6 +215,21 @@ async def test_metric_history_has_every_step_in_order(group, jp_fetch, seeded):
     assert steps == list(range(seeded.history_steps))
     assert body["history"][10]["value"] == pytest.approx(1 / 11)
     assert body["key"] == "train/loss"
+
+
+async def test_the_history_of_an_unknown_run_or_metric_is_a_404_naming_it(group, jp_fetch, seeded):
+    status, body = await get(jp_fetch, group, "runs", "0" * 32, "metrics", "loss")
+    assert (status, body["error"]["code"]) == (404, "not_found")
+    assert body["error"]["message"] == (
+        f"No run '{'0' * 32}' in group 'reg': it may have been deleted."
+    )
+    assert body["error"]["hint"]
+    status, body = await get(jp_fetch, group, "runs", seeded.history_run, "metrics", "no-metric")
+    assert (status, body["error"]["code"]) == (404, "not_found")
+    assert (
+        f"Run '{seeded.history_run}' of group 'reg' has no metric 'no-metric'."
+        == (body["error"]["message"])
+    )
 
 
 async def test_reads_are_cached_until_refresh(mlflow_servers, bindings, jp_fetch):

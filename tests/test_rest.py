@@ -110,9 +110,9 @@ async def test_switching_to_an_unknown_group_is_404(groups_file, jp_fetch):
         ("{not json", "not valid JSON"),
         ("", "not valid JSON"),
         ('["team-a"]', "must be a JSON object"),
-        ("{}", 'Send {"group": "<group name>"}'),
-        ('{"group": 3}', 'Send {"group": "<group name>"}'),
-        ('{"group": ""}', 'Send {"group": "<group name>"}'),
+        ("{}", "Name the group to switch to."),
+        ('{"group": 3}', "Name the group to switch to."),
+        ('{"group": ""}', "Name the group to switch to."),
         (b"\xff\xfe", "not valid JSON"),
     ],
 )
@@ -137,6 +137,27 @@ async def test_status_of_an_unknown_or_foreign_group(groups_file, jp_fetch):
     assert (status, body["error"]["code"]) == (404, "not_found")
     status, body = await fetch_json(jp_fetch, *API, "groups", "others", "status")
     assert (status, body["error"]["code"]) == (403, "forbidden")
+
+
+async def test_deployment_errors_say_which_and_what_to_do(groups_file, jp_fetch):
+    status, body = await fetch_json(jp_fetch, *API, "groups", "broken", "deployments")
+    assert (status, body["error"]["code"]) == (503, "not_configured")
+    assert "group 'broken'" in body["error"]["message"]
+    assert body["error"]["hint"] == "Ask your group admin to bind this group to an MLflow server."
+    for action in ("stop", "start"):
+        path = ("groups", "team-a", "deployments", "ghost", action)
+        status, body = await fetch_json(jp_fetch, *API, *path, method="POST")
+        assert (status, body["error"]["code"]) == (404, "not_found")
+        assert body["error"]["message"] == "Group 'team-a' has no deployment named 'ghost'."
+        assert "%mlflow_group deployments" in body["error"]["hint"]
+        path = ("groups", "others", "deployments", "ghost", action)
+        status, body = await fetch_json(jp_fetch, *API, *path, method="POST")
+        assert (status, body["error"]["code"]) == (403, "forbidden")  # members only
+    status, body = await fetch_json(
+        jp_fetch, *API, "groups", "team-a", "deployments", method="POST", body={"name": "x"}
+    )
+    assert (status, body["error"]["message"]) == (400, "Name the registered model to deploy.")
+    assert "{" not in body["error"]["message"]  # no request shape shown
 
 
 def sample_requests():
@@ -172,6 +193,8 @@ async def test_every_route_refuses_requests_without_credentials(
 BODY_ENDPOINTS = [
     (("active",), "PUT", {"group": "team-a"}),
     (("groups", "team-a", "deployments"), "POST", {"name": "d", "model": "m", "version": "1"}),
+    (("groups", "team-a", "deployments", "d", "stop"), "POST", {}),  # no body, or an empty one
+    (("groups", "team-a", "deployments", "d", "start"), "POST", {}),
 ]
 
 
@@ -195,6 +218,8 @@ def test_every_body_taking_route_is_covered():
     from jupyter_mlflow_groups.handlers import (
         ActiveGroupHandler,
         DeploymentsHandler,
+        DeploymentStartHandler,
+        DeploymentStopHandler,
         NotFoundHandler,
         routes,
     )
@@ -205,7 +230,12 @@ def test_every_body_taking_route_is_covered():
         for method in ("post", "put", "patch")
         if handler is not NotFoundHandler and method in handler.__dict__
     }
-    assert taking == {(ActiveGroupHandler, "put"), (DeploymentsHandler, "post")}
+    assert taking == {
+        (ActiveGroupHandler, "put"),
+        (DeploymentsHandler, "post"),
+        (DeploymentStopHandler, "post"),
+        (DeploymentStartHandler, "post"),
+    }
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,9 @@ thread's event loop, so every widget action runs in a worker thread (`act`).
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import re
 
 import ipywidgets as widgets
 import pytest
@@ -18,7 +20,8 @@ from support.servers import ADMIN_PASSWORD, ADMIN_USER
 from support.widget_text import IMPORT_IN_KERNEL, button, buttons, leaves, visible_text
 
 from jupyter_mlflow_groups.kernel.client import ServerClient
-from jupyter_mlflow_groups.kernel.widgets import ModelBrowser, VersionDetail
+from jupyter_mlflow_groups.kernel.widgets import DeployPanel, ModelBrowser, VersionDetail
+from jupyter_mlflow_groups.kernel.widgets.detail import CHART_COLOURS, CHART_INK
 
 
 async def act(function, *args, **kwargs):
@@ -42,6 +45,17 @@ def client(seeded, mlflow_servers, bindings, jp_serverapp, http_server_client):
     service = service_of(jp_serverapp)
     token = service.tokens.issue("widget-test-kernel", "alice")  # as the provisioner would
     return ServerClient(f"http://127.0.0.1:{jp_serverapp.port}{jp_serverapp.base_url}", token)
+
+
+def contrast(colour: tuple[float, ...], background: tuple[float, ...]) -> float:
+    """WCAG's contrast ratio of two sRGB colours."""
+
+    def luminance(rgb: tuple[float, ...]) -> float:
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb[:3]]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    lighter, darker = sorted((luminance(colour), luminance(background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
 
 
 def model_buttons(browser: ModelBrowser) -> list[str]:
@@ -113,21 +127,49 @@ async def test_a_model_s_versions_and_a_version_s_details(client, seeded):
     assert "alpha | 0.0" in text and "max_depth | 3" in text
     assert "team | a" in text and "stage | candidate" in text
     assert "amount | double | yes" in text and "age | long | yes" in text
+    assert "No deployment serves this version: Deploy above." in text
+    stamps = [
+        n.value for n in leaves(detail) if isinstance(n, widgets.HTML) and "title=" in n.value
+    ]
+    assert any(re.search(r'title="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]', v) for v in stamps)
+
+    await click(detail, "Deploy")  # like the sidebar's: deploy the version shown
+    panel = next(node for node in leaves(detail) if isinstance(node, DeployPanel))
+    assert (panel.model, panel.version, panel.name.value) == (model_name(0), "3", model_name(0))
+    await click(detail, "Back")
+    assert f"{model_name(0)} · version 3" in visible_text(detail)
 
     await click(browser, model_name(0))  # the back button is labelled with the model
     await click(browser, "All models")
     assert model_buttons(browser)[:1] == sorted(seeded.model_names)[:1]
 
 
-async def test_the_metric_chart_shows_every_step(client, seeded):
+async def test_the_metric_chart_shows_every_step_readable_in_light_and_dark_themes(client, seeded):
+    from matplotlib.colors import to_rgba
+    from PIL import Image
+
     detail = await act(VersionDetail, model_name(0), "1", "reg", client=client)
     assert list(detail.metric_choice.options) == ["accuracy", "rmse", "train/loss"]
     await act(setattr, detail.metric_choice, "value", "train/loss")
-    (line,) = detail.chart_figure.axes[0].get_lines()
+    axes = detail.chart_figure.axes[0]
+    (line,) = axes.get_lines()
     assert list(line.get_xdata()) == list(range(seeded.history_steps))
     assert line.get_ydata()[10] == pytest.approx(1 / 11)
-    assert detail.chart_figure.axes[0].get_title() == f"train/loss ({seeded.history_steps} steps)"
+    assert axes.get_title() == f"train/loss ({seeded.history_steps} steps)"
     assert bytes(detail.chart.value).startswith(b"\x89PNG")
+
+    image = Image.open(io.BytesIO(bytes(detail.chart.value)))
+    assert image.mode == "RGBA"  # an alpha channel: the notebook's background shows through
+    corners = [(0, 0), (image.width - 1, 0), (image.width - 1, image.height - 1)]
+    assert [image.getpixel(corner)[3] for corner in corners] == [0, 0, 0]
+    assert image.getextrema()[3] == (0, 255)  # the line, text and axes are drawn opaque
+    ink = to_rgba(CHART_INK)
+    assert to_rgba(axes.title.get_color()) == ink and to_rgba(axes.xaxis.label.get_color()) == ink
+    assert all(to_rgba(label.get_color()) == ink for label in axes.get_xticklabels())
+    assert to_rgba(axes.spines["bottom"].get_edgecolor()) == ink
+    assert line.get_color() == CHART_COLOURS[0]
+    for colour in (ink, *map(to_rgba, CHART_COLOURS)):  # readable on white and on near-black
+        assert contrast(colour, (1, 1, 1)) >= 3 and contrast(colour, (0.07, 0.07, 0.07)) >= 3
 
 
 @pytest.mark.parametrize(

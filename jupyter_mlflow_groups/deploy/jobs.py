@@ -24,6 +24,8 @@ STATES = (
     "cancelled",
 )
 FINISHED = ("done", "failed", "cancelled")
+#: Where a cancel still works: before the switch-over begins (DeploymentManager.cancel).
+CANCELLABLE = ("queued", "planning", "copying", "verifying")
 _RATE_WINDOW = 3.0  # seconds of progress the rate is measured over
 
 
@@ -46,6 +48,7 @@ class Job:
     eta_s: float | None = None
     error: dict[str, str] | None = None
     endpoint: str | None = None
+    invocations_url: str | None = None
     created_at: str = field(default_factory=now)
     finished_at: str | None = None
     # not part of the API
@@ -56,6 +59,10 @@ class Job:
     @property
     def finished(self) -> bool:
         return self.state in FINISHED
+
+    @property
+    def cancellable(self) -> bool:
+        return self.state in CANCELLABLE
 
     def planned(self, version: str, source: str, files: int, total: int) -> None:
         self.version, self.source = version, source
@@ -96,6 +103,7 @@ class Job:
             "version": self.version,
             "source": self.source,
             "state": self.state,
+            "cancellable": self.cancellable,
             "bytes_done": self.bytes_done,
             "bytes_total": self.bytes_total,
             "files_done": self.files_done,
@@ -104,6 +112,7 @@ class Job:
             "eta_s": self.eta_s,
             "error": self.error and {**self.error, "hint": HINTS.get(self.error["code"], "")},
             "endpoint": self.endpoint,
+            "invocations_url": self.invocations_url,
             "created_by": self.created_by,
             "created_at": self.created_at,
             "finished_at": self.finished_at,

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..bindings import GroupBinding, secret_values
-from ..errors import ApiError, Stopping
-from ..links import Links
+from ..errors import HINTS, ApiError, Stopping
+from ..links import Links, ui_page
 from ..processes import private_root
 from ..secrets import redact
 from ..settings import Settings
@@ -56,6 +56,8 @@ class GroupAccess(Protocol):
 
     def start_managed(self, binding: GroupBinding) -> None: ...  # a copy needs the server
 
+    def ui_url(self, binding: GroupBinding) -> str | None: ...  # the group's MLflow UI
+
 
 @dataclass(frozen=True)
 class _Context:
@@ -67,6 +69,7 @@ class _Context:
     env: dict[str, str]  # a copy worker's (and a publishing process's)
     serving_env: dict[str, str]  # a local model server's
     secrets: list[str]
+    ui_url: str | None  # the group's MLflow UI, for links to the served versions
 
 
 class DeploymentManager:
@@ -90,6 +93,7 @@ class DeploymentManager:
         self._stores: dict[Path, DeploymentStore] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._queued: dict[str, asyncio.Task[Any]] = {}  # each job's task, until it ends
+        self._starting: dict[tuple[str, str], asyncio.Task[Any]] = {}  # model servers coming up
         self._stopped = False
 
     # -- reading ---------------------------------------------------------------------------------
@@ -97,7 +101,7 @@ class DeploymentManager:
     async def list(self, group: str) -> dict[str, Any]:
         context = await self._context(group)
         records = await asyncio.to_thread(context.store.all)
-        deployments = [self._describe(group, record) for record in records]
+        deployments = [self._describe(context, record) for record in records]
         known = {record.name for record in records}
         deployments += [
             self._describe_new(job)
@@ -116,11 +120,9 @@ class DeploymentManager:
         if record is None:
             job = self._active.get((group, name))
             if job is None:
-                raise ApiError(
-                    404, "not_found", f"Group '{group}' has no deployment named '{name}'."
-                )
+                raise unknown_deployment(group, name)
             return self._describe_new(job)
-        return self._describe(group, record)
+        return self._describe(context, record)
 
     async def deployed_by(self, group: str, model: str) -> Mapping[str, list[str]]:
         """Which deployments serve each version of a model ("Deployed By")."""
@@ -173,12 +175,7 @@ class DeploymentManager:
             raise Stopping("a deployment job")
         running = self._active.get((group, name))  # from here on, no await until registered
         if running is not None:
-            raise ApiError(
-                409,
-                "conflict",
-                f"Deployment '{name}' is being updated by job {running.id} "
-                f"({running.model} {running.requested}): wait for it to finish, or cancel it.",
-            )
+            raise busy(running)
         job = Job(
             group=group,
             deployment=name,
@@ -198,11 +195,13 @@ class DeploymentManager:
         job = self.job(job_id)
         if job.finished:
             return job
-        if job.state in ("swapping", "serving"):
+        if not job.cancellable:  # swapping or serving: the switch-over has begun
             raise ApiError(
                 409,
                 "conflict",
-                f"Job {job_id} is switching the deployment over: too late to cancel.",
+                f"The deployment '{job.deployment}' is already switching over to version "
+                f"{job.version}: too late to cancel; it will finish in a moment.",
+                "Wait for it to finish. To go back, deploy the version it served before again.",
             )
         job.cancel_requested = True
         if job.state == "queued":
@@ -212,15 +211,8 @@ class DeploymentManager:
         return job
 
     async def delete(self, group: str, name: str) -> dict[str, Any]:
-        context = await self._context(group)
-        if (group, name) in self._active:
-            raise ApiError(
-                409, "conflict", f"Deployment '{name}' has a job running: cancel it first."
-            )
-        record = await asyncio.to_thread(context.store.get, name)
-        if record is None:
-            raise ApiError(404, "not_found", f"Group '{group}' has no deployment named '{name}'.")
-        await self.servers.stop((group, name))
+        context, record = await self._idle(group, name)
+        await self._stop_serving((group, name))
         if record.target != LOCAL:
             try:
                 await publish(record.target, "delete", name, None, context.env, context.secrets)
@@ -231,6 +223,71 @@ class DeploymentManager:
         await asyncio.to_thread(context.store.delete, name)
         self.on_change(group)
         return {"group": group, "deleted": name}
+
+    async def stop(self, group: str, name: str) -> dict[str, Any]:
+        """Stop a local deployment's model server and record it `stopped`: it stays stopped
+        (a Jupyter start serves only what was serving) until started or deployed again."""
+        context, record = await self._idle(group, name)
+        self._local_only(record, "stopped")
+        await self._stop_serving((group, name))
+        await asyncio.to_thread(context.store.set_status, name, "stopped", None)
+        self.on_change(group)
+        return await self.get(group, name)
+
+    async def start(self, group: str, name: str) -> dict[str, Any]:
+        """Serve a local deployment again from its current release: `starting` now, `serving`
+        (or `failed`, with why) once its model server answers."""
+        context, record = await self._idle(group, name)
+        self._local_only(record, "started")
+        if self._stopped:
+            raise Stopping("a model server")
+        key = (group, name)
+        if not (self.servers.running(key) or key in self._starting):
+            await asyncio.to_thread(context.store.set_status, name, "starting", None)
+            self._serve_again(context, record)
+            self.on_change(group)
+        return await self.get(group, name)
+
+    async def _idle(self, group: str, name: str) -> tuple[_Context, DeploymentRecord]:
+        """The deployment's context and record: 404 if it has none, 409 while a job runs."""
+        context = await self._context(group)
+        running = self._active.get((group, name))
+        if running is not None:
+            raise busy(running)
+        record = await asyncio.to_thread(context.store.get, name)
+        if record is None:
+            raise unknown_deployment(group, name)
+        return context, record
+
+    @staticmethod
+    def _local_only(record: DeploymentRecord, done: str) -> None:
+        if record.target != LOCAL:
+            raise ApiError(
+                409,
+                "conflict",
+                f"The deployment '{record.name}' is served by the '{record.target}' target, "
+                f"not by this Jupyter server: it cannot be {done} from here.",
+                "Manage it with that target's own tools, or remove it.",
+            )
+
+    async def _stop_serving(self, key: tuple[str, str]) -> None:
+        """Stop a deployment's model server, and its start if one is under way."""
+        starting = self._starting.pop(key, None)
+        if starting is not None:
+            starting.cancel()
+            await asyncio.gather(starting, return_exceptions=True)
+        await self.servers.stop(key)
+
+    def _serve_again(self, context: _Context, record: DeploymentRecord) -> None:
+        key = (context.binding.name, record.name)
+        task = self._spawn(self._resume(context, record))
+        self._starting[key] = task
+
+        def forget(done: asyncio.Task[Any]) -> None:
+            if self._starting.get(key) is done:  # not a later start of the same deployment
+                del self._starting[key]
+
+        task.add_done_callback(forget)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -248,7 +305,7 @@ class DeploymentManager:
             for record in await asyncio.to_thread(context.store.all):
                 if record.status in ("serving", "starting") and record.target == LOCAL:
                     await asyncio.to_thread(context.store.set_status, record.name, "starting")
-                    self._spawn(self._resume(context, record))
+                    self._serve_again(context, record)
             for staging in await asyncio.to_thread(leftover_staging, context.root):
                 self.log.info(
                     "MLflow groups: removing %s, left by a job that did not finish", staging
@@ -386,10 +443,12 @@ class DeploymentManager:
         key = (job.group, job.deployment)
         try:
             if target == LOCAL:
+                await self._stop_serving(key)  # a start under way would serve the old release
                 await self.servers.start(
                     key, release, context.serving_env, layout.directory, context.secrets
                 )
                 job.endpoint = self.access.links.deployment(job.group, job.deployment)
+                job.invocations_url = f"{job.endpoint}invocations"
             else:
                 job.endpoint = await publish(
                     target, "deploy", job.deployment, f"models:/{job.model}/{job.version}",
@@ -461,7 +520,10 @@ class DeploymentManager:
     async def _context_for(self, binding: GroupBinding) -> _Context:
         if not binding.valid:
             raise ApiError(
-                503, "not_configured", f"MLflow is not configured for group '{binding.name}'."
+                503,
+                "not_configured",
+                f"MLflow is not configured for group '{binding.name}', so it has no deployments.",
+                HINTS["not_configured"],
             )
         root = self.access.deploy_root(binding)
         store = self._stores.get(root)
@@ -476,9 +538,11 @@ class DeploymentManager:
             env=self.access.worker_environment(binding),
             serving_env=self.access.serving_environment(binding),
             secrets=secret_values(binding),
+            ui_url=self.access.ui_url(binding),
         )
 
-    def _describe(self, group: str, record: DeploymentRecord) -> dict[str, Any]:
+    def _describe(self, context: _Context, record: DeploymentRecord) -> dict[str, Any]:
+        group = context.binding.name
         job = self._active.get((group, record.name))
         endpoint = (
             self.access.links.deployment(group, record.name) if record.target == LOCAL else None
@@ -499,6 +563,7 @@ class DeploymentManager:
             "invocations_url": f"{endpoint}invocations" if endpoint else None,
             "path": record.release,
             "job": job.id if job else None,
+            "ui_url": ui_page(context.ui_url, "models", record.model, "versions", record.version),
         }
 
     @staticmethod
@@ -508,6 +573,7 @@ class DeploymentManager:
             "requested": job.requested, "model_uri": None, "status": "deploying", "endpoint": None,
             "invocations_url": None, "path": None, "target": None, "updated_at": job.created_at,
             "updated_by": job.created_by, "job": job.id, "message": None, "history": [],
+            "ui_url": None,
         }  # fmt: skip
 
     def _spawn(self, coroutine: Awaitable[Any]) -> asyncio.Task[Any]:
@@ -515,6 +581,28 @@ class DeploymentManager:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+
+def unknown_deployment(group: str, name: str) -> ApiError:
+    return ApiError(
+        404,
+        "not_found",
+        f"Group '{group}' has no deployment named '{name}'.",
+        "Check the name: the group's deployments are listed by %mlflow_group deployments, "
+        "DeploymentsPanel() and the sidebar.",
+    )
+
+
+def busy(job: Job) -> ApiError:
+    """A deployment that a job is changing: nothing else may change it meanwhile."""
+    version = job.requested if job.requested.startswith("@") else f"v{job.requested}"
+    return ApiError(
+        409,
+        "conflict",
+        f"The deployment '{job.deployment}' is being updated to {job.model} {version} "
+        f"(started by {job.created_by}).",
+        "Wait for the update to finish, or cancel it, then try again.",
+    )
 
 
 async def _until_exited(process: asyncio.subprocess.Process, grace: float = 10.0) -> None:

@@ -145,12 +145,27 @@ class ServerClient:
     def delete_deployment(self, group: str, name: str) -> dict[str, Any]:
         return self._request("DELETE", f"groups/{_segment(group)}/deployments/{_segment(name)}")
 
+    def stop_deployment(self, group: str, name: str) -> dict[str, Any]:
+        """Stop serving (it stays stopped, across Jupyter restarts too); the deployment."""
+        path = f"groups/{_segment(group)}/deployments/{_segment(name)}/stop"
+        return self._request("POST", path)
+
+    def start_deployment(self, group: str, name: str) -> dict[str, Any]:
+        """Serve it again; the deployment, `starting` until its model server answers."""
+        path = f"groups/{_segment(group)}/deployments/{_segment(name)}/start"
+        return self._request("POST", path)
+
+    def absolute(self, path: str) -> str:
+        """A path this server's API gives (an endpoint, an invocations URL) as a full URL on the
+        server's address as this kernel reaches it."""
+        return urljoin(self.url, path)
+
     def invoke(self, invocations_url: str, payload: Any) -> Any:
         """Call a local deployment (`invocations_url`: a path on this server, as deployments
         give it) with this kernel's token; the model's answer, parsed."""
         import requests
 
-        url = urljoin(self.url, invocations_url)
+        url = self.absolute(invocations_url)
         try:
             response = self._session.post(url, json=payload, timeout=self.timeout)
         except requests.RequestException as error:
@@ -158,11 +173,7 @@ class ServerClient:
                 f"The Jupyter server at {self.url} is not reachable: {error.__class__.__name__}"
             ) from None
         if not response.ok:
-            raise ApiFailure(
-                response.status_code,
-                "mlflow_error",
-                f"The deployment answered {response.status_code}: {response.text[:300]}",
-            )
+            raise _failure(response, f"The deployment answered {response.status_code}", True)
         return response.json()
 
     def job(self, job_id: str) -> dict[str, Any]:
@@ -198,23 +209,37 @@ class ServerClient:
             raise NotConnected(
                 f"The Jupyter server at {self.url} is not reachable: {error.__class__.__name__}"
             ) from None
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = None
         if response.ok:
-            return payload
-        error = (payload or {}).get("error", {}) if isinstance(payload, dict) else {}
-        if response.status_code == 403 and error.get("code") == "unauthenticated":
-            raise ApiFailure(
-                403,
-                "forbidden",
-                "The server did not accept this kernel's token.",
-                "Restart the kernel: its token is renewed at each start.",
-            )
-        raise ApiFailure(
-            response.status_code,
-            error.get("code", "error"),
-            error.get("message", f"The server answered {response.status_code}"),
-            error.get("hint", ""),
+            try:
+                return response.json()
+            except ValueError:
+                return None
+        raise _failure(response, f"The server answered {response.status_code}")
+
+
+def _failure(response: Any, fallback: str, with_text: bool = False) -> ApiFailure:
+    """The error an answer carries (this API's `{"error": {...}}`; MLflow's model server's
+    `{"message"}`), else `fallback` (with the start of the answer's text: a model's own)."""
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = None
+    body = payload if isinstance(payload, dict) else {}
+    error = body.get("error") if isinstance(body.get("error"), dict) else {}
+    if response.status_code == 403 and error.get("code") == "unauthenticated":
+        return ApiFailure(
+            403,
+            "forbidden",
+            "The server did not accept this kernel's token.",
+            "Restart the kernel: its token is renewed at each start.",
         )
+    message = error.get("message") or body.get("message")
+    if not message:
+        text = " ".join(response.text.split())[:300] if with_text else ""
+        message = f"{fallback}: {text}" if text else fallback
+    return ApiFailure(
+        response.status_code,
+        error.get("code") or body.get("error_code") or "error",
+        message,
+        error.get("hint", ""),
+    )

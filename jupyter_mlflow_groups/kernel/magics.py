@@ -32,6 +32,7 @@ SHOWN_VARIABLES = frozenset(
 LISTED_PREFIXES = ("MLFLOW_", "AWS_", "JUPYTER_MLFLOW_")
 HIDDEN = "*** (set, not shown)"
 NO_SERVER = "No Jupyter server with jupyter-mlflow-groups is reachable."
+START_WAIT_SECONDS = 300  # `start` follows a model server coming up that long
 MAX_ROWS = 10_000  # `models` stops paging there: a table, not a registry dump
 PAGE = 1000  # the most MLflow returns per page
 #: The group each MLflow run was started in, noted when a switch finds the run active, so
@@ -53,6 +54,9 @@ USAGE = """\
   %mlflow_group deploy NAME VERSION [--to DEPLOYMENT]
                                    deploy a version, following the copy live
   %mlflow_group deployments        the group's deployments, as a pandas DataFrame
+  %mlflow_group stop DEPLOYMENT    stop serving a deployment (it stays stopped)
+  %mlflow_group start DEPLOYMENT   serve a stopped deployment again; how to call it
+  %mlflow_group remove DEPLOYMENT  stop a deployment and delete it
   %mlflow_group --help             this text (COMMAND --help: one command's)
 
 Examples:
@@ -61,6 +65,7 @@ Examples:
   %mlflow_group versions fraud detector
   %mlflow_group show fraud detector @champion
   %mlflow_group deploy fraud detector @champion --to fraud-prod
+  %mlflow_group stop fraud-prod
 """
 #: Each command, its arguments and what it does (the help of `COMMAND --help`).
 COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -74,6 +79,9 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "browse": ((), "the model browser"),
     "deploy": (("NAME...", "VERSION"), "deploy a version (VERSION: a number or @alias)"),
     "deployments": ((), "the group's deployments"),
+    "stop": (("DEPLOYMENT",), "stop serving a deployment (it stays stopped until started)"),
+    "start": (("DEPLOYMENT",), "serve a stopped deployment again, and say how to call it"),
+    "remove": (("DEPLOYMENT",), "stop a deployment and delete it (the model stays registered)"),
 }
 TOP_USAGE = (
     "usage: %mlflow_group [COMMAND]    (details: %mlflow_group --help)\n  COMMAND: "
@@ -301,7 +309,9 @@ class MlflowGroupMagics(Magics):
             facts.append(f"MLflow {report['server_version']}")
         if report.get("latency_ms") is not None:
             facts.append(f"{report['latency_ms']:.0f} ms")
-        print(f"  {' · '.join(facts)} · checked at {report.get('checked_at', '—')}")
+        from .formatting import format_time
+
+        print(f"  {' · '.join(facts)} · checked at {format_time(report.get('checked_at'))}")
 
     def _env(self, args: argparse.Namespace) -> None:
         from .client import NotConnected, kernel_group
@@ -414,10 +424,57 @@ class MlflowGroupMagics(Magics):
 
         if not deployments:
             print(f"Group '{group}' has no deployments yet: %mlflow_group deploy NAME VERSION.")
-        columns = ["name", "model", "version", "status", "endpoint", "updated_at", "updated_by"]
-        frame = pd.DataFrame([{c: d.get(c) for c in columns} for d in deployments], columns=columns)
+        columns = ["name", "model", "version", "status", "invocations_url", "updated_at"]
+        columns += ["updated_by"]
+        rows = [
+            {**{c: d.get(c) for c in columns}, "invocations_url": _full_url(client, d)}
+            for d in deployments
+        ]
+        frame = pd.DataFrame(rows, columns=columns)
         frame["updated_at"] = pd.to_datetime(frame["updated_at"], utc=True)
         return frame
+
+    def _stop(self, args: argparse.Namespace) -> None:
+        client = _client()
+        group = client.default_group()
+        client.stop_deployment(group, args.deployment)
+        print(
+            f"Stopped the deployment '{args.deployment}' of group '{group}': it stays stopped, "
+            f"across Jupyter restarts too, until %mlflow_group start {args.deployment}."
+        )
+
+    def _start(self, args: argparse.Namespace) -> None:
+        import time
+
+        client = _client()
+        group, name = client.default_group(), args.deployment
+        deployment = client.start_deployment(group, name)
+        if deployment["status"] == "starting":
+            print(f"Starting the model server of '{name}'…", flush=True)
+        deadline = time.monotonic() + START_WAIT_SECONDS
+        while deployment["status"] == "starting" and time.monotonic() < deadline:
+            time.sleep(0.25)
+            deployment = client.deployment(group, name)
+        if deployment["status"] == "serving":
+            version = deployment.get("version")
+            print(f"'{name}' serves {deployment['model']} v{version} again.")
+            _show_calling(client, deployment)
+        elif deployment["status"] == "starting":
+            print(f"'{name}' is still starting: see %mlflow_group deployments in a moment.")
+        else:
+            _say(
+                f"'{name}' did not start: {deployment.get('message') or deployment['status']}.",
+                "Deploy a version to it again, or see the Jupyter server's log.",
+            )
+
+    def _remove(self, args: argparse.Namespace) -> None:
+        client = _client()
+        group = client.default_group()
+        client.delete_deployment(group, args.deployment)
+        print(
+            f"Removed the deployment '{args.deployment}' of group '{group}': its model server "
+            "stopped and its files are deleted (the registered model is unchanged)."
+        )
 
 
 def load_ipython_extension(ipython: Any) -> None:
@@ -492,6 +549,29 @@ def _masked_env(env: dict[str, dict[str, Any]], scheme: str | None = None) -> st
             shown.append(f"{name} (unresolved)")
     text = ", ".join(shown) or "—"
     return f"{scheme}: {text}" if scheme and scheme != "none" else text
+
+
+def _full_url(client: ServerClient, deployment: dict[str, Any]) -> str | None:
+    path = deployment.get("invocations_url")
+    return client.absolute(path) if path else None
+
+
+def _show_calling(client: ServerClient, deployment: dict[str, Any]) -> None:
+    """Where a local deployment answers, and the code that calls it from this notebook."""
+    from .client import ApiFailure, NotConnected
+    from .snippets import input_columns, predict_snippet
+
+    url = _full_url(client, deployment)
+    if not url:
+        return
+    try:
+        detail = client.version(deployment["group"], deployment["model"], deployment["version"])
+        columns = input_columns(detail.get("signature"))
+    except (ApiFailure, NotConnected):  # only the example's columns: the command still works
+        columns = input_columns(None)
+    print(f"Invocations URL (POST JSON, with your Jupyter token): {url}")
+    print("From this notebook:")
+    print(predict_snippet(deployment["group"], deployment["name"], columns))
 
 
 def _show_link(url: str, text: str) -> None:

@@ -90,8 +90,11 @@ class GroupDeploymentClient(BaseDeploymentClient):
         self, deployment_name: str | None = None, inputs: Any = None, endpoint: Any = None
     ) -> Any:
         deployment = self.get_deployment(deployment_name or "")
-        if not deployment.get("invocations_url"):
-            raise MlflowException(f"Deployment '{deployment_name}' is not serving.")
+        if not deployment.get("invocations_url") or deployment["status"] != "serving":
+            raise MlflowException(
+                f"The deployment '{deployment_name}' is {deployment['status']}, not serving: "
+                f"start it (%mlflow_group start {deployment_name}), or deploy a version to it."
+            )
         return self._call(self.client.invoke, deployment["invocations_url"], _payload(inputs))
 
     def _deploy(self, name: str, model_uri: str) -> dict[str, Any]:

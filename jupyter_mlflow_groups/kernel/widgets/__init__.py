@@ -2,6 +2,7 @@
 
 from .browser import ModelBrowser
 from .deploy import DeployPanel
+from .deployments import DeploymentsPanel
 from .detail import VersionDetail
 
-__all__ = ["DeployPanel", "ModelBrowser", "VersionDetail"]
+__all__ = ["DeployPanel", "DeploymentsPanel", "ModelBrowser", "VersionDetail"]

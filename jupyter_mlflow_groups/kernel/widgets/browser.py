@@ -1,4 +1,5 @@
-"""ModelBrowser: the group's registered models, page by page; a model's versions; a version."""
+"""ModelBrowser: the group's registered models, page by page; a model's versions; a version;
+the group's deployments."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import ipywidgets as widgets
 from ..client import ServerClient
 from .common import NOTHING, Panel, button, esc, link, table, when
 from .deploy import DeployPanel
+from .deployments import DeploymentsPanel
 from .detail import VersionDetail
 
 PAGE_SIZES = (10, 25, 50, 100)
@@ -81,6 +83,12 @@ class ModelBrowser(Panel):
                 self.search,
                 button("Search", lambda: self.attempt(self.first_page), icon="search"),
                 self.refresh_button,
+                button(
+                    "Deployments",
+                    lambda: self.attempt(self.open_deployments),
+                    icon="server",
+                    tooltip="The group's deployments: stop, start, remove, how to call them",
+                ),
             ]
         )
         self.pager_bar = widgets.HBox(
@@ -135,6 +143,13 @@ class ModelBrowser(Panel):
         self.search_bar.layout.display = self.pager_bar.layout.display = "none"
         self.body.children = [panel]
 
+    def open_deployments(self) -> None:
+        panel = DeploymentsPanel(
+            self.group, client=self.client, on_back=lambda: self.attempt(self.show)
+        )
+        self.search_bar.layout.display = self.pager_bar.layout.display = "none"
+        self.body.children = [panel]
+
     @property
     def _pager(self) -> _Pager:
         return self.versions_pager if self.model_name else self.models_pager
@@ -181,7 +196,7 @@ class ModelBrowser(Panel):
                 self._name_button(model["name"]),
                 model.get("latest_version") or NOTHING,
                 ", ".join(f"{a}: v{v}" for a, v in sorted(model["aliases"].items())) or NOTHING,
-                when(model.get("last_modified")),
+                when(model.get("last_modified"), relative=True),
                 model.get("description") or "",
             ]
             for model in page["models"]
@@ -203,7 +218,7 @@ class ModelBrowser(Panel):
         rows = [
             [
                 self._version_button(row["version"]),
-                when(row.get("registered_at")),
+                when(row.get("registered_at"), relative=True),
                 ", ".join(row["aliases"]) or NOTHING,
                 ", ".join(row["deployed_by"]) or NOTHING,
                 self._deploy_button(row["version"]),

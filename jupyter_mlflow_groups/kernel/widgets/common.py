@@ -6,7 +6,6 @@ synced state can hold one. Every string that reaches an HTML widget is escaped.
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -14,20 +13,28 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..client import ApiFailure, NotConnected, ServerClient
+from ..formatting import NOTHING, format_relative, format_time, full_time
 
-NOTHING = "—"
+
+class NotSent(Exception):
+    """A request a panel refuses before sending it (an empty name): what and what to do."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message, self.hint = message, hint
 
 
 def esc(value: Any) -> str:
     return html.escape("" if value is None else str(value))
 
 
-def when(iso: str | None) -> str:
-    """An ISO timestamp from the API in the kernel's local time, to the minute."""
+def when(iso: str | None, relative: bool = False) -> widgets.HTML:
+    """A moment from the API: `2026-12-02 08:39` (or `3 min ago` in lists people scan, with
+    `relative`), the exact ISO moment on hover."""
     if not iso:
-        return NOTHING
-    moment = dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone()
-    return moment.strftime("%Y-%m-%d %H:%M")
+        return widgets.HTML(NOTHING)
+    shown = format_relative(iso) if relative else format_time(iso)
+    return widgets.HTML(f'<span title="{esc(full_time(iso))}">{esc(shown)}</span>')
 
 
 def link(url: str | None, text: str) -> str:
@@ -69,7 +76,7 @@ def _plain(value: Any) -> str:
 
 def problem_html(error: Exception) -> str:
     """What went wrong and what to do, for a person (never a traceback)."""
-    if isinstance(error, ApiFailure):
+    if isinstance(error, (ApiFailure, NotSent)):
         title, hint = error.message, error.hint
     else:
         title, hint = str(error), ""
@@ -99,7 +106,7 @@ class Panel(widgets.VBox):
         """Run `action`; a failure the API explains is shown, not raised (None is returned)."""
         try:
             result = action()
-        except (ApiFailure, NotConnected) as error:
+        except (ApiFailure, NotConnected, NotSent) as error:
             self.show_problem(error)
             return None
         self.problem.value = ""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -12,46 +12,50 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..client import ApiFailure, NotConnected, ServerClient
-from .common import Panel, button, esc, link
+from ..formatting import format_bytes, format_duration, format_rate
+from .common import NotSent, Panel, button, esc
+from .deployments import DeploymentsPanel
 
 NEW = "+ new deployment"
 POLL_SECONDS = 0.25
+#: A job's state as people read it (the REST API's `state` is a code).
+STATE_LABELS = {
+    "queued": "Waiting for a free copy slot",
+    "planning": "Listing the version's files",
+    "copying": "Copying",
+    "verifying": "Verifying the copy",
+    "swapping": "Switching over",
+    "serving": "Starting the model server",
+    "done": "Deployed",
+    "failed": "Failed",
+    "cancelled": "Cancelled",
+}
+NAME_HINT = "Use lowercase letters, digits and inner hyphens, like fraud-detector-prod."
 
 
-def human_bytes(count: float | None) -> str:
-    if count is None:
-        return "?"
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(count) < 1024 or unit == "GB":
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1024
-    return f"{count:.1f} GB"
+def suggested_name(model: str) -> str:
+    """A deployment name made from a model's name, as the sidebar makes it: lowercase letters,
+    digits and hyphens (a DNS label)."""
+    name = re.sub(r"[^a-z0-9]+", "-", model.lower()).strip("-")
+    return name[:63].rstrip("-") or "model"
+
+
+def version_label(requested: str) -> str:
+    """`v3` for a number, `@champion` for an alias: one form from the start of a job to its end."""
+    return requested if requested.startswith("@") else f"v{requested}"
 
 
 def describe_progress(job: dict[str, Any]) -> str:
-    """`copying · 12.3 MB of 200.0 MB · 45 of 2001 files · 85.2 MB/s · 2 s left`."""
-    parts = [job["state"]]
+    """`Copying · 12.3 MB of 200 MB · 45 of 2001 files · 85.2 MB/s · 2 s left`."""
+    parts = [STATE_LABELS.get(job["state"], job["state"])]
     if job.get("bytes_total") is not None:
-        parts.append(f"{human_bytes(job['bytes_done'])} of {human_bytes(job['bytes_total'])}")
+        parts.append(f"{format_bytes(job['bytes_done'])} of {format_bytes(job['bytes_total'])}")
         parts.append(f"{job['files_done']} of {job['files_total']} files")
-    if job.get("rate_bytes_per_s"):
-        parts.append(f"{human_bytes(job['rate_bytes_per_s'])}/s")
+    if job.get("rate_bytes_per_s") and job["state"] == "copying":
+        parts.append(format_rate(job["rate_bytes_per_s"]))
     if job.get("eta_s") is not None and job["state"] == "copying":
-        parts.append(f"{job['eta_s']:.0f} s left")
+        parts.append(f"{format_duration(job['eta_s'])} left")
     return " · ".join(parts)
-
-
-def invocation_snippet(deployment: str, group: str, columns: list[str]) -> str:
-    """Ready to run in any kernel of this server: MLflow's deployments client with our target
-    (it goes through the server, with the kernel's own token)."""
-    row = ", ".join("0" for _ in columns)
-    return (
-        "import pandas as pd\n"
-        "from mlflow.deployments import get_deploy_client\n\n"
-        f"client = get_deploy_client({json.dumps(f'jupyter-mlflow-groups:/{group}')})\n"
-        f"client.predict({json.dumps(deployment)}, "
-        f"pd.DataFrame([[{row}]], columns={json.dumps(columns)}))"
-    )
 
 
 class DeployPanel(Panel):
@@ -65,7 +69,6 @@ class DeployPanel(Panel):
         *,
         client: ServerClient | None = None,
         on_back: Callable[[], Any] | None = None,
-        on_done: Callable[[dict[str, Any]], Any] | None = None,
         deployment: str | None = None,
         start: bool = False,
     ) -> None:
@@ -74,28 +77,28 @@ class DeployPanel(Panel):
         super().__init__(client, layout=widgets.Layout(width="100%"))
         self.model, self.version = model, str(version)
         self.group = group
-        self.on_done = on_done
         self.job: dict[str, Any] | None = None
         self.finished = threading.Event()
         self.live = (
             os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "true").lower() != "false"
         )
         self.target = widgets.Dropdown(description="Deploy to", options=[NEW])
-        self.name = widgets.Text(description="Name", placeholder="e.g. fraud-detector-prod")
+        self.name = widgets.Text(
+            value=suggested_name(model), description="Name", placeholder="e.g. fraud-detector-prod"
+        )
         self.target.observe(lambda _: self._show_name_field(), names="value")
         self.deploy_button = button(
             "Deploy", lambda: self.attempt(self.start), icon="rocket", button_style="primary"
         )
-        self.cancel_button = button(
-            "Cancel", lambda: self.attempt(self.cancel), icon="stop", disabled=True
-        )
+        self.cancel_button = button("Cancel", lambda: self.attempt(self.cancel), icon="stop")
+        self.cancel_button.layout.display = "none"  # offered only while a cancel can work
         self.bar = widgets.FloatProgress(
             min=0.0, max=1.0, value=0.0, layout=widgets.Layout(width="420px")
         )
         self.progress = widgets.HTML()
-        self.result = widgets.HTML()
+        self.result = widgets.VBox()
         header = widgets.HTML(
-            f"<h3 style='margin: 4px 0'>Deploy {esc(model)} · version {esc(self.version)}</h3>"
+            f"<h3 style='margin: 4px 0'>Deploy {esc(model)} {esc(version_label(self.version))}</h3>"
         )
         controls = [
             header,
@@ -114,7 +117,7 @@ class DeployPanel(Panel):
     def _load_deployments(self) -> bool:
         self.group = self.group or self.client.default_group()
         existing = self.client.deployments(self.group)["deployments"]
-        labels = [(f"{d['name']} (now {d['model']} v{d['version']})", d["name"]) for d in existing]
+        labels = [(_label(d), d["name"]) for d in existing]
         self.target.options = [(NEW, NEW), *labels]
         self.target.value = NEW
         return True
@@ -133,14 +136,21 @@ class DeployPanel(Panel):
     def deployment_name(self) -> str:
         return self.name.value.strip() if self.target.value == NEW else self.target.value
 
+    @property
+    def title(self) -> str:
+        """`iris-classifier v3 → prod`: the job's name, the same from its start to its end."""
+        return f"{self.model} {version_label(self.version)} → {self.deployment_name}"
+
     def start(self) -> None:
         """Start the job, then follow it from a thread (the kernel stays free meanwhile)."""
         assert self.group is not None
+        if not self.deployment_name:
+            raise NotSent("Give the new deployment a name.", NAME_HINT)
         self.finished.clear()
-        self.result.value = ""
+        self.result.children = []
         self.job = self.client.deploy(self.group, self.deployment_name, self.model, self.version)
         self.deploy_button.disabled = True
-        self.cancel_button.disabled = False
+        self.target.disabled = self.name.disabled = True
         self.bar.value = 0.0
         self.bar.layout.display = None if self.live else "none"
         self._render(self.job)
@@ -162,55 +172,55 @@ class DeployPanel(Panel):
             self.show_problem(error)
         finally:
             self.deploy_button.disabled = False
-            self.cancel_button.disabled = True
+            self.target.disabled = self.name.disabled = False
+            self.cancel_button.layout.display = "none"
             self.finished.set()
 
     def _render(self, job: dict[str, Any]) -> None:
         self.job = job
+        self.cancel_button.layout.display = None if job.get("cancellable") else "none"
         total = job.get("bytes_total") or 0
         if total:
             self.bar.value = min(1.0, job["bytes_done"] / total)
         if self.live:
-            self.progress.value = esc(describe_progress(job))
+            self.progress.value = f"<b>{esc(self.title)}</b> · {esc(describe_progress(job))}"
 
     def _finish(self, job: dict[str, Any]) -> None:
+        title = self.title  # before the menu changes below
         self._render(job)
         self.bar.layout.display = "none" if not self.live else None
         name = esc(job["deployment"])
         if job["state"] == "done":
             self.bar.value = 1.0
-            columns = self._input_columns()
+            resolved = f" (version {job['version']})" if self.version.startswith("@") else ""
             self.progress.value = esc(
-                f"Deployed {job['model']} version {job['version']} to '{job['deployment']}': "
-                f"{human_bytes(job['bytes_total'])} in {job['files_total']} files."
+                f"Deployed {title}{resolved}: "
+                f"{format_bytes(job['bytes_total'])} in {job['files_total']} files."
             )
-            self.result.value = (
-                f"<div><b>{name}</b> serves at "
-                f"{link(job['endpoint'], job['endpoint']) if job.get('endpoint') else ''}</div>"
-                + (
-                    "<div>Call it:</div><pre style='user-select: all'>"
-                    f"{esc(invocation_snippet(job['deployment'], job['group'], columns))}</pre>"
-                    if job.get("endpoint")
-                    else ""
+            if self.attempt(self._load_deployments):  # a new deployment joins "Deploy to"
+                self.target.value = job["deployment"]
+            self.result.children = [
+                DeploymentsPanel(
+                    self.group,
+                    client=self.client,
+                    only=lambda d: d["name"] == job["deployment"],
+                    heading=False,
                 )
-            )
-            if self.on_done is not None:
-                self.on_done(job)
+            ]
         elif job["state"] == "cancelled":
-            self.progress.value = f"Cancelled: '{name}' is unchanged."
+            self.progress.value = f"{esc(title)}: cancelled; '{name}' is unchanged."
         else:
             error = job.get("error") or {"message": "unknown error"}
             hint = f" {esc(error['hint'])}" if error.get("hint") else ""
             self.progress.value = (
-                f"Deploying to '{name}' failed: {esc(error['message'])}. Nothing was changed."
+                f"Deploying {esc(title)} failed: {esc(error['message'])}. Nothing was changed."
                 + hint
             )
 
-    def _input_columns(self) -> list[str]:
-        """The model's input columns (from its signature) for the example call."""
-        try:
-            detail = self.client.version(self.group or "", self.model, self.version)
-        except (ApiFailure, NotConnected):
-            return ["feature"]
-        inputs = (detail.get("signature") or {}).get("inputs") or []
-        return [spec.get("name", f"input_{i}") for i, spec in enumerate(inputs)] or ["feature"]
+
+def _label(deployment: dict[str, Any]) -> str:
+    """`prod (now iris v2, serving)`: a deployment in the "Deploy to" menu."""
+    serves = deployment["model"]
+    if deployment.get("version"):
+        serves += f" v{deployment['version']}"
+    return f"{deployment['name']} (now {serves}, {deployment['status']})"

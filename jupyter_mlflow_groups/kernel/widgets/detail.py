@@ -1,4 +1,5 @@
-"""VersionDetail: everything about one model version, with a chart of each metric's history."""
+"""VersionDetail: everything about one model version, with a chart of each metric's history,
+its deployments, and a Deploy button."""
 
 from __future__ import annotations
 
@@ -10,6 +11,13 @@ import ipywidgets as widgets
 
 from ..client import ServerClient
 from .common import NOTHING, Panel, button, esc, link, mapping_table, table, when
+from .deploy import DeployPanel
+from .deployments import DeploymentsPanel
+
+#: The chart's text, axes and grid: a mid grey, readable on white and on JupyterLab's dark theme.
+CHART_INK = "#8a8a8a"
+#: Line colours readable on a light and on a dark background alike.
+CHART_COLOURS = ("#3d8fd6", "#d9782d", "#43a047", "#d65db1", "#a88a1c")
 
 
 class VersionDetail(Panel):
@@ -36,7 +44,14 @@ class VersionDetail(Panel):
         self._chart_follows_choice = False
         self.metric_choice.observe(self._on_metric_chosen, names="value")
         toolbar = [
-            button("Refresh", lambda: self.attempt(lambda: self.load(refresh=True)), icon="refresh")
+            button("Refresh", lambda: self.attempt(lambda: self.load(True)), icon="refresh"),
+            button(
+                "Deploy",
+                lambda: self.attempt(self.open_deploy),
+                icon="rocket",
+                button_style="primary",
+                tooltip=f"Deploy {name} version {version}",
+            ),
         ]
         if on_back is not None:
             toolbar.insert(0, button(back_label, on_back, icon="arrow-left"))
@@ -44,6 +59,18 @@ class VersionDetail(Panel):
         self.content = widgets.VBox()
         self.children = [self.toolbar, self.problem, self.content]
         self.attempt(self.load)
+
+    def open_deploy(self) -> None:
+        """The DeployPanel in place of the details; its Back returns to them, refreshed."""
+        number = (self.data or {}).get("version") or self.version
+        panel = DeployPanel(
+            self.name, number, self.group, client=self.client, on_back=self.close_deploy
+        )
+        self.children = [panel]
+
+    def close_deploy(self) -> None:
+        self.children = [self.toolbar, self.problem, self.content]
+        self.attempt(lambda: self.load(refresh=True))
 
     def load(self, refresh: bool = False) -> None:
         group = self.group or self.client.default_group()
@@ -110,7 +137,15 @@ class VersionDetail(Panel):
         )
         for index, title in enumerate(["Parameters", "Metrics", "Tags", "Signature"]):
             tabs.set_title(index, title)
-        return [header, facts, about, tabs]
+        number = str(data["version"])
+        deployments = DeploymentsPanel(
+            self.group,
+            client=self.client,
+            only=lambda d: d["model"] == data["name"] and d.get("version") == number,
+            heading=False,
+            empty="No deployment serves this version: Deploy above.",
+        )
+        return [header, facts, about, widgets.HTML("<b>Deployments</b>"), deployments, tabs]
 
     def _draw_chart(self) -> None:
         key = self.metric_choice.value
@@ -122,7 +157,9 @@ class VersionDetail(Panel):
         history = self.client.metric_history(self.group, run_id, key)["history"]
         self.chart_figure = _plot(key, history)
         buffer = io.BytesIO()
-        self.chart_figure.savefig(buffer, format="png", dpi=96, bbox_inches="tight")
+        self.chart_figure.savefig(
+            buffer, format="png", dpi=96, bbox_inches="tight", transparent=True
+        )
         self.chart.value = buffer.getvalue()
 
 
@@ -130,14 +167,20 @@ def _plot(key: str, history: list[dict[str, Any]]) -> Any:
     from matplotlib.figure import Figure  # no pyplot: no global state, no stray display
 
     figure = Figure(figsize=(6.4, 2.8))
+    figure.patch.set_alpha(0.0)  # the notebook's background shows through, light or dark
     axes = figure.subplots()
+    axes.set_facecolor("none")
+    axes.set_prop_cycle(color=list(CHART_COLOURS))
     steps = [point["step"] for point in history]
     values = [point["value"] for point in history]
     axes.plot(steps, values, marker="o" if len(history) == 1 else None, linewidth=1.5)
-    axes.set_xlabel("step")
-    axes.set_ylabel(key)
-    axes.set_title(f"{key} ({len(history)} steps)")
-    axes.grid(True, alpha=0.3)
+    axes.set_xlabel("step", color=CHART_INK)
+    axes.set_ylabel(key, color=CHART_INK)
+    axes.set_title(f"{key} ({len(history)} steps)", color=CHART_INK)
+    axes.tick_params(colors=CHART_INK)
+    for spine in axes.spines.values():
+        spine.set_color(CHART_INK)
+    axes.grid(True, color=CHART_INK, alpha=0.3)
     return figure
 
 
