@@ -6,6 +6,8 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import {
   IActiveGroupChange,
+  IDeployment,
+  IDeploymentRemoved,
   IDeployments,
   IGroupStatus,
   IGroups,
@@ -150,6 +152,17 @@ export const api = {
       model,
       version
     }),
+
+  /** Stops a deployment's model server (it keeps its files; start serves it again). */
+  stopDeployment: (group: string, name: string): Promise<IDeployment> =>
+    call(['groups', group, 'deployments', name, 'stop'], {}, { method: 'POST' }),
+
+  startDeployment: (group: string, name: string): Promise<IDeployment> =>
+    call(['groups', group, 'deployments', name, 'start'], {}, { method: 'POST' }),
+
+  /** Stops serving and removes the deployment and its files. */
+  removeDeployment: (group: string, name: string): Promise<IDeploymentRemoved> =>
+    call(['groups', group, 'deployments', name], {}, { method: 'DELETE' }),
 
   job: (id: string): Promise<IJob> => call(['jobs', id]),
 

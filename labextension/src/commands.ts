@@ -38,7 +38,7 @@ export function addCommands(
     caption: 'Open the MLflow panel on the models of your group',
     icon: mlflowIcon,
     execute: () => {
-      model.show({ kind: 'models' });
+      model.showTab('models');
       shell.activateById(sidebar.id);
     }
   });
@@ -47,7 +47,7 @@ export function addCommands(
     label: 'Show MLflow Deployments',
     caption: "Open the MLflow panel on the group's deployments",
     execute: () => {
-      model.show({ kind: 'deployments' });
+      model.showTab('deployments');
       shell.activateById(sidebar.id);
     }
   });

@@ -1,9 +1,13 @@
 /**
- * Numbers and times as people read them.
+ * Numbers, sizes and times as people read them: one form everywhere in the panel (the Python
+ * side uses the same rules).
  */
 
-const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
+/** Decimal SI units: 1 kB = 1000 B. */
+const UNITS = ['B', 'kB', 'MB', 'GB', 'TB'];
 
+/** One decimal below 100, none from 100 up; a value that would round to 1000 is shown in the
+ * next unit ("1.0 MB", never "1000 kB"). */
 export function formatBytes(bytes: number): string {
   let value = bytes;
   let unit = 0;
@@ -32,22 +36,73 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
-/** An ISO timestamp in the reader's locale: day and time, or only the day (short). */
-export function formatTime(
-  iso: string | null | undefined,
-  dayOnly = false
-): string {
+function parse(iso: string | null | undefined): Date | null {
   if (!iso) {
-    return '';
+    return null;
   }
   const moment = new Date(iso);
-  if (isNaN(moment.getTime())) {
-    return iso;
+  return isNaN(moment.getTime()) ? null : moment;
+}
+
+const pad = (value: number) => String(value).padStart(2, '0');
+
+function day(moment: Date): string {
+  return `${moment.getFullYear()}-${pad(moment.getMonth() + 1)}-${pad(moment.getDate())}`;
+}
+
+/** An ISO timestamp as `2026-12-02 08:39`: the day and the time (24 h), in the browser's time
+ * zone. What cannot be read is shown as it is; no time is an empty string. */
+export function formatTime(iso: string | null | undefined): string {
+  const moment = parse(iso);
+  if (!moment) {
+    return iso ?? '';
   }
-  return moment.toLocaleString(
-    undefined,
-    dayOnly ? { dateStyle: 'short' } : { dateStyle: 'medium', timeStyle: 'short' }
+  return `${day(moment)} ${pad(moment.getHours())}:${pad(moment.getMinutes())}`;
+}
+
+/** The full timestamp in the browser's time zone, ISO 8601 with its offset
+ * (`2026-12-02T08:39:12+01:00`): what a time shows on hover. */
+export function fullTimestamp(iso: string | null | undefined): string {
+  const moment = parse(iso);
+  if (!moment) {
+    return iso ?? '';
+  }
+  const offset = -moment.getTimezoneOffset();
+  const sign = offset < 0 ? '-' : '+';
+  const hours = pad(Math.floor(Math.abs(offset) / 60));
+  return (
+    `${day(moment)}T${pad(moment.getHours())}:${pad(moment.getMinutes())}:` +
+    `${pad(moment.getSeconds())}${sign}${hours}:${pad(Math.abs(offset) % 60)}`
   );
+}
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/** How long ago, for lists people scan: "just now", "3 min ago", "2 h ago", "yesterday", then
+ * the day (`2026-11-28`); a moment ahead of this clock by a minute or more: formatTime. */
+export function formatAgo(iso: string | null | undefined, now: number = Date.now()): string {
+  const moment = parse(iso);
+  if (!moment) {
+    return iso ?? '';
+  }
+  const elapsed = now - moment.getTime();
+  if (elapsed < -MINUTE) {
+    return formatTime(iso); // a clock ahead of this browser's
+  }
+  if (elapsed < MINUTE) {
+    return 'just now';
+  }
+  if (elapsed < HOUR) {
+    return `${Math.floor(elapsed / MINUTE)} min ago`;
+  }
+  if (elapsed < DAY) {
+    return `${Math.floor(elapsed / HOUR)} h ago`;
+  }
+  const yesterday = new Date(now);
+  yesterday.setDate(yesterday.getDate() - 1);
+  return day(moment) === day(yesterday) ? 'yesterday' : day(moment);
 }
 
 /** A metric value with as many digits as it needs, at most 4 significant. */

@@ -25,6 +25,32 @@ export function isFinished(job: IJob): boolean {
   return FINISHED_JOB_STATES.has(job.state);
 }
 
+/** Whether Cancel can still stop the job (servers that do not say: while it runs). */
+export function isCancellable(job: IJob): boolean {
+  return job.cancellable ?? !isFinished(job);
+}
+
+/** The version as it was asked for: `v3`, or `@champion`; the same from start to end. */
+export function requestedLabel(job: IJob): string {
+  return job.requested.startsWith('@') ? job.requested : `v${job.requested}`;
+}
+
+/** What a job deploys where, one form from start to end: `iris-classifier v3 → prod`. */
+export function jobTitle(job: IJob): string {
+  return `${job.model} ${requestedLabel(job)} → ${job.deployment}`;
+}
+
+/** The server forgot the job (it restarted): said without the job's internal id. */
+export function forgottenJob(job: IJob): IProblem {
+  return {
+    code: 'not_found',
+    message:
+      `The Jupyter server no longer knows the deployment ${jobTitle(job)} (it was ` +
+      'restarted): its progress cannot be followed here.',
+    hint: 'The Deployments tab shows what the deployment serves now.'
+  };
+}
+
 export class JobTracker {
   private readonly _jobs = new Map<string, ITrackedJob>();
   private readonly _polls = new Map<string, Poll>();
@@ -138,7 +164,7 @@ export class JobTracker {
       if (error instanceof ApiError && error.status === 404) {
         // the server no longer knows the job (it restarted): stop asking
         this._stop(id);
-        this._jobs.set(id, { job: tracked.job, problem: error });
+        this._jobs.set(id, { job: tracked.job, problem: forgottenJob(tracked.job) });
         this._changed.emit();
       } else {
         this._update(tracked.job, asProblem(error));

@@ -5,15 +5,21 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { JobTracker } from './jobs';
 
-export type View =
+/** The views of the Models tab. */
+export type ModelsView =
   | { kind: 'models' }
   | { kind: 'model'; name: string }
-  | { kind: 'version'; name: string; version: string }
-  | { kind: 'deployments' };
+  | { kind: 'version'; name: string; version: string };
+
+export type View = ModelsView | { kind: 'deployments' };
+
+export type Tab = 'models' | 'deployments';
 
 export class SidebarModel {
   readonly jobs = new JobTracker();
   private _view: View = { kind: 'models' };
+  /** Where the Models tab was last: it opens there again. */
+  private _modelsView: ModelsView = { kind: 'models' };
   private _reload = 0;
   private readonly _changed = new Signal<this, void>(this);
 
@@ -35,9 +41,21 @@ export class SidebarModel {
     return this._reload;
   }
 
+  get tab(): Tab {
+    return this._view.kind === 'deployments' ? 'deployments' : 'models';
+  }
+
   show(view: View): void {
     this._view = view;
+    if (view.kind !== 'deployments') {
+      this._modelsView = view;
+    }
     this._changed.emit();
+  }
+
+  /** A tab, as it was left: the Models tab on the model or version that was open. */
+  showTab(tab: Tab): void {
+    this.show(tab === 'models' ? this._modelsView : { kind: 'deployments' });
   }
 
   refresh(): void {
@@ -47,7 +65,7 @@ export class SidebarModel {
 
   /** The active group changed: everything shown belonged to the old one. */
   groupSwitched(): void {
-    this._view = { kind: 'models' };
+    this._view = this._modelsView = { kind: 'models' };
     this.refresh();
   }
 

@@ -101,12 +101,29 @@ export interface IRun {
   message?: string;
 }
 
+/** One column of a signature (MLflow's column-based schema), or one tensor. */
+export interface ISignatureField {
+  name?: string;
+  type: string;
+  required?: boolean;
+  /** A tensor's element type and shape. */
+  'tensor-spec'?: { dtype: string; shape: number[] };
+}
+
+/** What the model takes and returns, from its MLmodel file. */
+export interface ISignature {
+  inputs: ISignatureField[] | null;
+  outputs: ISignatureField[] | null;
+}
+
 export interface IVersion extends IVersionRow {
   name: string;
   model_uri: string;
   load_snippet: string;
   ui_url: string | null;
   run: IRun | null;
+  /** Null when the version has none (or its MLmodel file could not be read). */
+  signature: ISignature | null;
 }
 
 export interface IMetricPoint {
@@ -140,6 +157,14 @@ export interface IDeployment {
   updated_by: string | null;
   job: string | null;
   message: string | null;
+  /** The served version in the group's MLflow UI. */
+  ui_url: string | null;
+}
+
+/** What removing a deployment answers. */
+export interface IDeploymentRemoved {
+  group: string;
+  deleted: string;
 }
 
 export interface IDeployments {
@@ -173,9 +198,15 @@ export interface IJob {
   files_total: number | null;
   rate_bytes_per_s: number | null;
   eta_s: number | null;
-  error: { code: string; message: string } | null;
+  error: IProblem | null;
   /** A local deployment's endpoint (a path on this server), or a remote target's. */
   endpoint: string | null;
+  /** Once done, a local deployment's path to POST JSON to. */
+  invocations_url?: string | null;
+  finished_at?: string | null;
+  /** Whether a cancel can still stop it (no longer once it switches the deployment over);
+   * missing from older servers: then while it is not finished. */
+  cancellable?: boolean;
 }
 
 /** The states a job ends in: it is polled until it reaches one. */

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,26 @@ def run_command(page: Page, label: str) -> None:
     search = page.locator("#command-palette").get_by_role("textbox")
     search.fill(label)
     search.press("Enter")
+
+
+def set_theme(page: Page, theme: str) -> None:
+    """Switch JupyterLab to `theme` ("JupyterLab Light", "JupyterLab Dark") by its command,
+    and wait until it applies."""
+    run_command(page, f"Use Theme: {theme}")
+    expect(page.locator("body")).to_have_attribute("data-jp-theme-name", theme)
+    light = "false" if "Dark" in theme else "true"
+    expect(page.locator("body")).to_have_attribute("data-jp-theme-light", light)
+
+
+@contextmanager
+def theme(page: Page, name: str) -> Iterator[None]:
+    """JupyterLab in the theme `name` within the block, then the light theme again (the
+    choice is a user setting: it would outlive the test's page)."""
+    set_theme(page, name)
+    try:
+        yield
+    finally:
+        set_theme(page, "JupyterLab Light")
 
 
 class MlflowUiTab:

@@ -2,11 +2,131 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
 
 SIDEBAR_TAB = 'li[data-id="jupyter-mlflow-groups-sidebar"]'
+
+#: JupyterLab's own controls inside the panel (buttons, selects, fields): their colours are
+#: JupyterLab's, not the panel's.
+LAB_CONTROLS = ".jp-Button, .jp-HTMLSelect, .jp-InputGroup, .jp-ToolbarButtonComponent, svg"
+
+#: Each visible element of `root` with text of its own: the text, its colour, and the
+#: background colours from it up to the page's root (the first opaque one is what shows).
+_TEXTS = """(root, skip) => {
+  const shown = [];
+  for (const element of [root, ...root.querySelectorAll('*')]) {
+    const ownText = [...element.childNodes]
+      .filter(node => node.nodeType === Node.TEXT_NODE)
+      .map(node => node.textContent.trim())
+      .join(' ')
+      .trim();
+    const style = getComputedStyle(element);
+    if (!ownText || element.closest(skip) || element.getClientRects().length === 0 ||
+        style.visibility !== 'visible') {
+      continue;
+    }
+    const backgrounds = [];
+    for (let node = element; node; node = node.parentElement) {
+      backgrounds.push(getComputedStyle(node).backgroundColor);
+    }
+    shown.push({
+      text: ownText.slice(0, 60),
+      classes: element.className && String(element.className),
+      colour: style.color,
+      backgrounds
+    });
+  }
+  return shown;
+}"""
+
+#: Each chart's line: its stroke and the backgrounds behind it.
+_LINES = """root => [...root.querySelectorAll('figure polyline')].map(line => {
+  const backgrounds = [];
+  for (let node = line.closest('svg'); node; node = node.parentElement) {
+    backgrounds.push(getComputedStyle(node).backgroundColor);
+  }
+  return { text: line.closest('figure').dataset.metric, classes: 'polyline',
+           colour: getComputedStyle(line).stroke, backgrounds };
+})"""
+
+RGBA = tuple[float, float, float, float]
+
+
+def parse_colour(css: str) -> RGBA:
+    """`rgb(r, g, b)` or `rgba(r, g, b, a)`, as the browser computes colours."""
+    parts = [float(part) for part in re.findall(r"[\d.]+", css)]
+    assert css.startswith("rgb") and len(parts) in (3, 4), css
+    return (parts[0], parts[1], parts[2], parts[3] if len(parts) == 4 else 1.0)
+
+
+def over(top: RGBA, bottom: RGBA) -> RGBA:
+    """`top` painted over the opaque `bottom`."""
+    alpha = top[3]
+    red, green, blue = (top[i] * alpha + bottom[i] * (1 - alpha) for i in range(3))
+    return (red, green, blue, 1.0)
+
+
+def effective_background(backgrounds: list[str]) -> RGBA:
+    """What shows behind an element: its background and its ancestors' (innermost first)
+    painted over each other, down to the first opaque one (else the page's white)."""
+    layers: list[RGBA] = []
+    for css in backgrounds:
+        colour = parse_colour(css)
+        if colour[3] > 0:
+            layers.append(colour)
+        if colour[3] >= 1:
+            break
+    result: RGBA = (255.0, 255.0, 255.0, 1.0)
+    for layer in reversed(layers):
+        result = over(layer, result)
+    return result
+
+
+def relative_luminance(colour: RGBA) -> float:
+    """WCAG 2's relative luminance of an opaque sRGB colour."""
+
+    def linear(channel: float) -> float:
+        value = channel / 255
+        return value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (linear(channel) for channel in colour[:3])
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def contrast_ratio(first: RGBA, second: RGBA) -> float:
+    """WCAG 2's contrast ratio of two opaque colours, from 1 to 21."""
+    lighter, darker = sorted((relative_luminance(first), relative_luminance(second)))[::-1]
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+@dataclass
+class Contrast:
+    text: str
+    classes: str
+    colour: RGBA
+    background: RGBA
+    ratio: float
+
+
+def _contrasts(shown: list[dict]) -> list[Contrast]:
+    result = []
+    for item in shown:
+        background = effective_background(item["backgrounds"])
+        colour = over(parse_colour(item["colour"]), background)
+        result.append(
+            Contrast(
+                item["text"],
+                item["classes"],
+                colour,
+                background,
+                contrast_ratio(colour, background),
+            )
+        )
+    return result
 
 
 class Sidebar:
@@ -63,6 +183,16 @@ class Sidebar:
     @property
     def problem(self) -> Locator:
         return self.panel.get_by_role("alert")
+
+    def text_contrasts(self, within: Locator | None = None) -> list[Contrast]:
+        """The contrast of every text shown in the panel (or `within` a part of it), but
+        JupyterLab's own controls, from the computed styles."""
+        root = within or self.panel
+        return _contrasts(root.evaluate(_TEXTS, LAB_CONTROLS))
+
+    def chart_contrasts(self) -> list[Contrast]:
+        """The contrast of each metric chart's line with the chart's background."""
+        return _contrasts(self.panel.evaluate(_LINES))
 
     def snap(self, name: str, *, whole_window: bool = False) -> Path:
         """A PNG of the panel (or of the whole window) named after the state it shows."""

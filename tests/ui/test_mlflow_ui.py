@@ -455,11 +455,20 @@ def test_a_deployment_shows_its_invocations_url_which_answers(
 
     job = sidebar.panel.locator(".jp-MlflowGroups-job")
     expect(job).to_have_attribute("data-state", "done", timeout=180_000)
+    toggle = job.locator(".jp-MlflowGroups-jobToggle")  # the finished job folds; open it
+    expect(toggle).to_have_attribute("aria-expanded", "false", timeout=30_000)
+    toggle.click()
     url = f"{managed_lab.url}/mlflow-groups/groups/{GROUP}/deployments/{DEPLOYED}/invocations"
-    call = f'get_deploy_client("jupyter-mlflow-groups:/{GROUP}").predict("{DEPLOYED}", df)'
+    client = f'client = get_deploy_client("jupyter-mlflow-groups:/{GROUP}")'
+    call = f'client.predict("{DEPLOYED}", pd.DataFrame('
     expect(sidebar.invocations_url(job)).to_have_text(url)
-    expect(job).to_contain_text(f"From a notebook: {call}")
-    expect(job.get_by_role("link")).to_have_count(0)  # no link to the endpoint's root (a 404)
+    job.get_by_text("How to call it").click()
+    expect(job).to_contain_text(client)
+    expect(job).to_contain_text(call)
+    # the one link is to what answers a GET (ping), never to the endpoint's root (a 404)
+    ping = job.get_by_role("link")
+    expect(ping).to_have_attribute("href", url.removesuffix("invocations") + "ping")
+    assert page.request.get(ping.get_attribute("href")).status == 200
 
     frame = {"columns": [f"f{i}" for i in range(len(rows[0]))], "data": rows}
     request = urllib.request.Request(

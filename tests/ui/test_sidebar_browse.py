@@ -5,10 +5,26 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, expect
 from support.lab_actions import open_notebook
 
 HISTORY_MODEL = "model-0003"  # its run (shared with model-0000) has the 1,000-step histories
+#: How long ago a version registered by this test session was, as lists show it.
+RECENTLY = re.compile(r"^(just now|\d+ min ago|\d+ h ago)$")
+#: The moment on hover: ISO 8601 with the browser's offset.
+FULL_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
+
+
+def rendered_lines(code: Locator) -> int:
+    """How many lines a code block shows (its lines as laid out, wrapped ones counted)."""
+    return code.evaluate(
+        """pre => {
+          const style = getComputedStyle(pre);
+          const inner = pre.clientHeight - parseFloat(style.paddingTop)
+            - parseFloat(style.paddingBottom);
+          return Math.round(inner / parseFloat(style.lineHeight));
+        }"""
+    )
 
 
 def test_find_a_model_by_search_and_see_a_version_with_metric_charts(sidebar, ui_mlflow):
@@ -33,13 +49,26 @@ def test_find_a_model_by_search_and_see_a_version_with_metric_charts(sidebar, ui
     expect(headers).to_have_text(["Version", "Registered At", "Aliases", "Deployed By", "Deploy"])
     expect(sidebar.version_row("3")).to_contain_text("@champion")
     expect(sidebar.version_row("2")).to_contain_text("@challenger")
+    registered = sidebar.version_row("3").locator("time")  # how long ago; the moment on hover
+    expect(registered).to_have_text(RECENTLY)
+    expect(registered).to_have_attribute("title", FULL_TIMESTAMP)
     sidebar.snap("versions")
 
     sidebar.open_version("3")
     panel = sidebar.panel
-    expect(panel.locator(".jp-MlflowGroups-code")).to_have_text(
+    code = panel.get_by_role("region", name="Load it in a notebook").locator("pre")
+    expect(code).to_have_text(
         f'import mlflow\n\nmodel = mlflow.pyfunc.load_model("models:/{HISTORY_MODEL}/3")'
     )
+    assert rendered_lines(code) == 3  # no line broken in the narrow panel: it scrolls instead
+    facts = panel.locator(".jp-MlflowGroups-facts")
+    expect(facts.locator("time")).to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d$"))
+    expect(facts.locator("time")).to_have_attribute("title", FULL_TIMESTAMP)
+    signature = panel.get_by_role("region", name="Signature")  # from the version's MLmodel
+    inputs = signature.get_by_role("table", name="Inputs")
+    rows = inputs.get_by_role("row")
+    expect(rows).to_have_text(["amount double", "age long"], use_inner_text=True)
+    expect(signature.get_by_role("table", name="Outputs")).to_contain_text("long")
     parameters = panel.get_by_role("region", name="Parameters")
     expect(parameters.get_by_role("row", name=re.compile("^alpha"))).to_be_visible()
     expect(parameters).to_contain_text("max_depth")
@@ -59,9 +88,15 @@ def test_find_a_model_by_search_and_see_a_version_with_metric_charts(sidebar, ui
     expect(run_link).to_have_attribute("href", re.compile(r"/#/experiments/\d+/runs/\w+$"))
     sidebar.snap("version")
 
-    panel.get_by_role("button", name="Copy").click()
+    panel.get_by_role("button", name="Copy the code that loads this version").click()
     copied = sidebar.page.evaluate("navigator.clipboard.readText()")
     assert copied.endswith(f'mlflow.pyfunc.load_model("models:/{HISTORY_MODEL}/3")')
+
+    # the Models tab keeps its place while the Deployments tab is looked at
+    panel.get_by_role("tab", name="Deployments").click()
+    expect(panel.get_by_role("tab", name="Deployments")).to_have_attribute("aria-selected", "true")
+    panel.get_by_role("tab", name="Models").click()
+    expect(panel.get_by_role("heading", level=2)).to_have_text(f"{HISTORY_MODEL} v3")
 
     panel.get_by_role("button", name=f"Back to {HISTORY_MODEL}").click()
     panel.get_by_role("button", name="Back to Models").click()

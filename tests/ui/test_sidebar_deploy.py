@@ -1,10 +1,12 @@
 """Deploying from the panel: choose a deployment, follow the job's live progress until the
-version is served, see "Deployed By" and the deployments list change, and cancel an update
-halfway (the version served before stays). Needs the deployments and jobs REST API."""
+version is served (the finished job then folds into one line), see "Deployed By" and the
+deployments list change, cancel an update halfway (the version served before stays), then stop,
+start and remove the deployment from its card. Needs the deployments and jobs REST API."""
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -47,17 +49,37 @@ def test_deploy_a_version_watch_it_serve_then_cancel_an_update(
     dialog.get_by_role("button", name="Deploy").click()
 
     job = sidebar.panel.locator(".jp-MlflowGroups-job")
+    title = f"{MODEL} v{first} → iris-ui"  # one form from start to end
     expect(job).to_have_attribute("data-state", "copying", timeout=60_000)
+    expect(job.locator(".jp-MlflowGroups-jobName")).to_have_text(title)
     expect(job.locator(".jp-MlflowGroups-jobDetail")).to_contain_text("MB of ")
     expect(job.locator(".jp-MlflowGroups-jobDetail")).to_contain_text(" left")
+    expect(job.get_by_role("button", name="Cancel")).to_be_visible()
     sidebar.snap("deploying")
 
     expect(job).to_have_attribute("data-state", "done", timeout=180_000)
+    expect(job.locator(".jp-MlflowGroups-jobName")).to_have_text(title)
+    expect(job.get_by_role("button", name="Cancel")).to_have_count(0)
+    # the finished job folds into one line by itself; its title opens it again
+    toggle = job.locator(".jp-MlflowGroups-jobToggle")
+    expect(toggle).to_have_attribute("aria-expanded", "false", timeout=30_000)
+    expect(toggle).to_contain_text(f"{title} · deployed")
+    assert job.bounding_box()["height"] < 40  # one line (it was 115 px)
+    toggle.click()
     expect(job.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
     url = sidebar.invocations_url(job).inner_text()  # the full address, through Jupyter
     assert url.startswith(f"{lab.url}/mlflow-groups/groups/deploying/deployments/iris-ui/")
     endpoint = urlsplit(url).path.removesuffix("invocations")
     assert invocations(lab, endpoint, rows) == predictions
+    ping = job.get_by_role("link", name="Check that it answers (ping)")
+    expect(ping).to_have_attribute("href", url.removesuffix("invocations") + "ping")
+    assert page.request.get(ping.get_attribute("href")).status == 200  # what the link opens
+    how_to_call = job.get_by_text("How to call it")
+    how_to_call.click()
+    job.get_by_role("button", name="Copy the request that calls iris-ui").click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert f'requests.post(\n    "{url}",' in copied and "dataframe_split" in copied
+    how_to_call.click()
     expect(sidebar.version_row(first)).to_contain_text("iris-ui")  # Deployed By
     sidebar.snap("deployed")
 
@@ -73,13 +95,36 @@ def test_deploy_a_version_watch_it_serve_then_cancel_an_update(
     expect(update).to_have_attribute("data-state", "copying", timeout=60_000)
     update.get_by_role("button", name="Cancel").click()
     expect(update).to_have_attribute("data-state", "cancelled", timeout=60_000)
+    update_toggle = update.locator(".jp-MlflowGroups-jobToggle")
+    expect(update_toggle).to_have_attribute("aria-expanded", "false", timeout=30_000)
+    expect(update_toggle).to_contain_text(f"{MODEL} v{second} → iris-ui · cancelled")
+    update_toggle.click()
     expect(update).to_contain_text("the previous deployment is untouched")
     assert invocations(lab, endpoint, rows) == predictions
 
     sidebar.panel.get_by_role("tab", name="Deployments").click()
-    row = sidebar.panel.get_by_role("listitem").filter(has_text="iris-ui")
+    row = sidebar.panel.locator('.jp-MlflowGroups-deployment[data-name="iris-ui"]')
+    status = row.locator(".jp-MlflowGroups-status")
     expect(row).to_contain_text(MODEL)
     expect(row).to_contain_text(f"v{first}")
-    expect(row).to_contain_text("serving")
+    expect(status).to_have_text("serving")
     expect(sidebar.invocations_url(row)).to_have_text(url)
+    expect(row.locator("time")).to_have_text(re.compile(r"^(just now|\d+ min ago)$"))
+    update_toggle.click()  # both jobs folded again: one line each
+    sidebar.panel.get_by_role("button", name=title, exact=True).click()
+    expect(job.locator('[aria-expanded="true"]')).to_have_count(0)
     sidebar.snap("deployments")
+
+    # stop, start and remove it from its card
+    row.get_by_role("button", name="Stop").click()
+    expect(status).to_have_text("stopped")
+    row.get_by_role("button", name="Start").click()
+    expect(status).to_have_text("serving", timeout=60_000)
+    assert invocations(lab, endpoint, rows) == predictions
+    row.get_by_role("button", name="Remove…").click()
+    confirm = page.get_by_role("dialog")
+    expect(confirm).to_contain_text("Remove the deployment iris-ui?")
+    confirm.get_by_role("button", name="Remove").click()
+    expect(row).to_have_count(0)
+    left = lab.request("GET", "/mlflow-groups/api/groups/deploying/deployments")
+    assert left["deployments"] == []

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from playwright.sync_api import expect
-from support.lab_actions import open_notebook, run_cell, wait_for_idle_kernel
+from support.lab_actions import open_notebook, run_cell, theme, wait_for_idle_kernel
 
 RESTART_NOTE = "Running kernels keep their group until they are restarted."
 PRINT_GROUP = "import os; print(os.environ['JUPYTER_MLFLOW_GROUP'])"
@@ -67,12 +67,7 @@ def test_switching_offers_to_restart_the_notebook_s_kernel_into_the_new_group(si
 
 
 def test_the_dark_theme(sidebar, page):
-    page.keyboard.press("Control+Shift+C")
-    search = page.locator("#command-palette").get_by_role("textbox")
-    search.fill("Use Theme: JupyterLab Dark")
-    search.press("Enter")
-    expect(page.locator("body")).to_have_attribute("data-jp-theme-light", "false")
-    try:
+    with theme(page, "JupyterLab Dark"):
         sidebar.open()
         sidebar.model_row("model-0003").click()
         sidebar.open_version("3")
@@ -81,11 +76,6 @@ def test_the_dark_theme(sidebar, page):
         text = sidebar.panel.evaluate("e => getComputedStyle(e).color")
         assert brightness(background) < 0.3 < 0.7 < brightness(text)
         sidebar.snap("dark")
-    finally:
-        page.keyboard.press("Control+Shift+C")
-        search.fill("Use Theme: JupyterLab Light")
-        search.press("Enter")
-        expect(page.locator("body")).to_have_attribute("data-jp-theme-light", "true")
 
 
 def brightness(css_color: str) -> float:

@@ -1,5 +1,12 @@
 import { ApiError, api } from '../api';
-import { JobTracker, POLL_MS, RETRY_MS } from '../jobs';
+import {
+  JobTracker,
+  POLL_MS,
+  RETRY_MS,
+  forgottenJob,
+  isCancellable,
+  jobTitle
+} from '../jobs';
 import { IJob, JobState } from '../types';
 
 jest.mock('../api', () => ({
@@ -141,12 +148,13 @@ describe('JobTracker', () => {
     });
   });
 
-  it('stops asking for a job the server no longer knows (404)', async () => {
-    const gone = new ApiError(404, 'not_found', 'No such job', '');
+  it('stops asking for a job the server no longer knows (404), and says so', async () => {
+    const gone = new ApiError(404, 'not_found', "There is no deployment job '4c55fa'.", '');
     askJob.mockRejectedValue(gone);
     tracker.track(job('copying'));
     await wait(POLL_MS);
-    expect(tracker.jobs).toEqual([{ job: job('copying'), problem: gone }]);
+    expect(tracker.jobs).toEqual([{ job: job('copying'), problem: forgottenJob(job('copying')) }]);
+    expect(tracker.jobs[0].problem?.message).not.toContain('4c55fa');
     await wait(RETRY_MS * 3);
     expect(askJob).toHaveBeenCalledTimes(1);
     expect(finished).toEqual([]);
@@ -275,5 +283,36 @@ describe('JobTracker', () => {
     await wait(POLL_MS * 10);
     expect(askJob).toHaveBeenCalledTimes(1);
     expect(tracker.isDisposed).toBe(true);
+  });
+});
+
+describe('what a job card says', () => {
+  it('titles a job the same way from start to end', () => {
+    const asked = job('queued', { version: null });
+    expect(jobTitle(asked)).toBe('iris-model v3 → iris');
+    expect(jobTitle(job('done'))).toBe(jobTitle(asked));
+    const byAlias = { requested: '@champion' };
+    expect(jobTitle(job('queued', { ...byAlias, version: null }))).toBe(
+      'iris-model @champion → iris'
+    );
+    expect(jobTitle(job('done', byAlias))).toBe('iris-model @champion → iris');
+  });
+
+  it('offers Cancel while the server says it can cancel', () => {
+    expect(isCancellable(job('copying', { cancellable: true }))).toBe(true);
+    expect(isCancellable(job('swapping', { cancellable: false }))).toBe(false);
+  });
+
+  it('offers Cancel while the job runs when the server does not say', () => {
+    expect(isCancellable(job('copying'))).toBe(true);
+    expect(isCancellable(job('done'))).toBe(false);
+    expect(isCancellable(job('failed'))).toBe(false);
+  });
+
+  it('names what the server forgot, with no internal id, and what to do', () => {
+    const problem = forgottenJob(job('copying', { id: '4c55fa89934446f2' }));
+    expect(problem.message).toContain('iris-model v3 → iris');
+    expect(problem.message).not.toContain('4c55fa89934446f2');
+    expect(problem.hint).toContain('Deployments tab');
   });
 });

@@ -1,80 +1,69 @@
 /**
- * The group's deployments: name, model, version, status, endpoint.
+ * The group's deployments (or only some: those serving a version), each with its endpoint and
+ * actions.
  */
-import React from 'react';
+import React, { useEffect, useState } from 'react';
 
 import { api } from '../api';
-import { formatTime } from '../format';
-import { IDeployment } from '../types';
 import { useRequest } from '../useRequest';
-import { Invocations } from './Invocations';
+import { DeploymentCard } from './DeploymentCard';
 import { Loading } from './Loading';
 import { ProblemNotice } from './Problem';
 
-export function Deployments(props: { group: string; reload: number }): JSX.Element {
-  const { group, reload } = props;
-  const deployments = useRequest(() => api.deployments(group), group, reload);
+export interface IDeploymentsProps {
+  group: string;
+  reload: number;
+  onChanged: () => void;
+  /** Only these deployments (by name), without the group's target and empty note. */
+  only?: string[];
+}
+
+/** How soon deployments on their way (deploying, starting) are read again. */
+const SETTLING_MS = 1000;
+
+export function Deployments(props: IDeploymentsProps): JSX.Element {
+  const { group, reload, only } = props;
+  // both only grow: their sum changes whenever either does
+  const [settled, setSettled] = useState(0);
+  const deployments = useRequest(() => api.deployments(group), group, reload + settled);
+  const shown = (deployments.data?.deployments ?? []).filter(
+    deployment => !only || only.includes(deployment.name)
+  );
+  const settling = shown.some(
+    deployment => deployment.status === 'deploying' || deployment.status === 'starting'
+  );
+  useEffect(() => {
+    if (!settling || deployments.loading) {
+      return;
+    }
+    const timer = window.setTimeout(() => setSettled(count => count + 1), SETTLING_MS);
+    return () => window.clearTimeout(timer);
+  }, [settling, deployments.loading]);
   return (
     <div className="jp-MlflowGroups-deployments">
       {deployments.problem && <ProblemNotice problem={deployments.problem} />}
       {deployments.loading && !deployments.data && <Loading label="Loading deployments…" />}
-      {deployments.data && (
-        <>
-          <p className="jp-MlflowGroups-muted">
-            Served by the <code>{deployments.data.target}</code> target.
-          </p>
-          {deployments.data.deployments.length === 0 ? (
-            <p className="jp-MlflowGroups-empty">
-              No deployments yet: open a model, then Deploy on one of its versions.
-            </p>
-          ) : (
-            <ul className="jp-MlflowGroups-deploymentList" aria-busy={deployments.loading}>
-              {deployments.data.deployments.map(deployment => (
-                <DeploymentRow key={deployment.name} deployment={deployment} />
-              ))}
-            </ul>
-          )}
-        </>
+      {deployments.data && !only && (
+        <p className="jp-MlflowGroups-muted">
+          Served by the <code>{deployments.data.target}</code> target.
+        </p>
+      )}
+      {deployments.data && shown.length === 0 && !only && (
+        <p className="jp-MlflowGroups-empty">
+          No deployments yet: open a model, then Deploy on one of its versions.
+        </p>
+      )}
+      {shown.length > 0 && (
+        <ul className="jp-MlflowGroups-deploymentList" aria-busy={deployments.loading}>
+          {shown.map(deployment => (
+            <DeploymentCard
+              key={deployment.name}
+              deployment={deployment}
+              onChanged={props.onChanged}
+            />
+          ))}
+        </ul>
       )}
     </div>
-  );
-}
-
-function DeploymentRow(props: { deployment: IDeployment }): JSX.Element {
-  const { deployment } = props;
-  const version = deployment.requested.startsWith('@')
-    ? `v${deployment.version} (${deployment.requested})`
-    : `v${deployment.version}`;
-  return (
-    <li className="jp-MlflowGroups-deployment" data-name={deployment.name}>
-      <div className="jp-MlflowGroups-deploymentHead">
-        <span className="jp-MlflowGroups-deploymentName">{deployment.name}</span>
-        <span
-          className={`jp-MlflowGroups-status jp-mod-${deployment.status}`}
-          title={deployment.message ?? undefined}
-        >
-          {deployment.status}
-        </span>
-      </div>
-      <div>
-        {deployment.model} {version}
-        {deployment.updated_at && (
-          <span className="jp-MlflowGroups-muted">
-            {' '}
-            · {formatTime(deployment.updated_at)}
-            {deployment.updated_by && ` by ${deployment.updated_by}`}
-          </span>
-        )}
-      </div>
-      {deployment.invocations_url ? (
-        <Invocations
-          group={deployment.group}
-          deployment={deployment.name}
-          path={deployment.invocations_url}
-        />
-      ) : (
-        <div className="jp-MlflowGroups-muted">No endpoint</div>
-      )}
-    </li>
   );
 }

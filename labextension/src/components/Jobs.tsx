@@ -1,16 +1,33 @@
 /**
- * Deployment jobs started here: a live progress bar (bytes, rate, time left), Cancel, and the
- * endpoint once the version is served.
+ * Deployment jobs started here: a live progress bar (bytes, rate, time left), Cancel while it
+ * can still stop the job, and the endpoint once the version is served. A finished job folds
+ * into one line after a few seconds (a failed one stays open); its title opens it again.
  */
-import { Button, UseSignal, closeIcon } from '@jupyterlab/ui-components';
-import React from 'react';
+import {
+  Button,
+  UseSignal,
+  caretDownIcon,
+  caretRightIcon,
+  closeIcon
+} from '@jupyterlab/ui-components';
+import React, { useEffect, useState } from 'react';
 
 import { formatBytes, formatDuration, formatRate } from '../format';
-import { ITrackedJob, JobTracker, isFinished } from '../jobs';
-import { labUrl } from '../mlflowUi';
+import {
+  ITrackedJob,
+  JobTracker,
+  isCancellable,
+  isFinished,
+  jobTitle,
+  requestedLabel
+} from '../jobs';
 import { problemTitle } from '../problem';
-import { IJob, JobState } from '../types';
+import { IJob, IProblem, JobState } from '../types';
 import { Invocations } from './Invocations';
+import { Time } from './Time';
+
+/** How long a finished job stays open before it folds into one line. */
+export const FOLD_MS = 5000;
 
 const STATE_LABELS: Record<JobState, string> = {
   queued: 'Waiting to start',
@@ -24,14 +41,20 @@ const STATE_LABELS: Record<JobState, string> = {
   cancelled: 'Cancelled: the previous deployment is untouched'
 };
 
-export function Jobs(props: { jobs: JobTracker }): JSX.Element {
+export interface IJobsProps {
+  jobs: JobTracker;
+  /** Shows the Deployments tab. */
+  onShowDeployments: () => void;
+}
+
+export function Jobs(props: IJobsProps): JSX.Element {
   return (
     <UseSignal signal={props.jobs.changed}>
       {() =>
         props.jobs.jobs.length > 0 && (
           <section className="jp-MlflowGroups-jobs" aria-label="Deployment jobs">
             {props.jobs.jobs.map(tracked => (
-              <JobCard key={tracked.job.id} tracked={tracked} jobs={props.jobs} />
+              <JobCard key={tracked.job.id} tracked={tracked} {...props} />
             ))}
           </section>
         )
@@ -52,6 +75,9 @@ function percentDone(job: IJob): number | null {
 
 function progressText(job: IJob): string {
   const parts: string[] = [];
+  if (job.version && job.requested.startsWith('@')) {
+    parts.push(`v${job.version}`); // what the alias pointed at
+  }
   if (job.bytes_total) {
     parts.push(`${formatBytes(job.bytes_done)} of ${formatBytes(job.bytes_total)}`);
   }
@@ -67,33 +93,87 @@ function progressText(job: IJob): string {
   return parts.join(' · ');
 }
 
-function JobCard(props: { tracked: ITrackedJob; jobs: JobTracker }): JSX.Element {
+/** Open while the job runs; a job that ended well folds FOLD_MS after it ended. */
+function useOpen(job: IJob): [boolean, (open: boolean) => void] {
+  const [open, setOpen] = useState(true);
+  const folds = isFinished(job) && job.state !== 'failed';
+  useEffect(() => {
+    if (!folds) {
+      return;
+    }
+    const timer = window.setTimeout(() => setOpen(false), FOLD_MS);
+    return () => window.clearTimeout(timer);
+  }, [folds]);
+  return [open, setOpen];
+}
+
+function JobCard(props: IJobsProps & { tracked: ITrackedJob }): JSX.Element {
   const { job, problem } = props.tracked;
   const finished = isFinished(job);
-  const percent = percentDone(job);
-  const version = job.version ? `v${job.version}` : job.requested;
+  const [open, setOpen] = useOpen(job);
+  const title = (
+    <span className="jp-MlflowGroups-jobName">
+      {job.model} {requestedLabel(job)} → <strong>{job.deployment}</strong>
+    </span>
+  );
   return (
-    <div className={`jp-MlflowGroups-job jp-mod-${job.state}`} data-state={job.state}>
+    <div
+      className={`jp-MlflowGroups-job jp-mod-${job.state}`}
+      data-state={job.state}
+      aria-label={jobTitle(job)}
+      role="group"
+    >
       <div className="jp-MlflowGroups-jobTitle">
-        <span>
-          {job.model} {version} → <strong>{job.deployment}</strong>
-        </span>
+        {finished ? (
+          <button
+            className="jp-MlflowGroups-jobToggle"
+            aria-expanded={open}
+            onClick={() => setOpen(!open)}
+            title={`${jobTitle(job)}: ${STATE_LABELS[job.state]} (click to ${
+              open ? 'fold into one line' : 'show the details'
+            })`}
+          >
+            {open ? <caretDownIcon.react tag="span" /> : <caretRightIcon.react tag="span" />}
+            {title}
+            {!open && (
+              <span className="jp-MlflowGroups-jobOutcome">
+                {' '}
+                · {job.state === 'done' ? 'deployed' : job.state}{' '}
+                <Time iso={job.finished_at} ago />
+              </span>
+            )}
+          </button>
+        ) : (
+          title
+        )}
         {finished && (
           <Button
             small
             minimal
             onClick={() => props.jobs.dismiss(job.id)}
             title="Dismiss"
-            aria-label={`Dismiss the deployment of ${job.model} to ${job.deployment}`}
+            aria-label={`Dismiss ${jobTitle(job)}`}
           >
             <closeIcon.react tag="span" />
           </Button>
         )}
       </div>
+      {open && <JobBody {...props} />}
+      {problem && <ProblemLine problem={problem} title={problemTitle(problem)} />}
+    </div>
+  );
+}
+
+function JobBody(props: IJobsProps & { tracked: ITrackedJob }): JSX.Element {
+  const { job } = props.tracked;
+  const finished = isFinished(job);
+  const percent = percentDone(job);
+  return (
+    <>
       <div
         className="jp-MlflowGroups-progress"
         role="progressbar"
-        aria-label={`Deployment of ${job.model} to ${job.deployment}`}
+        aria-label={`Deployment ${jobTitle(job)}`}
         aria-valuemin={0}
         aria-valuemax={100}
         aria-valuenow={percent ?? undefined}
@@ -109,42 +189,46 @@ function JobCard(props: { tracked: ITrackedJob; jobs: JobTracker }): JSX.Element
         {percent !== null && !finished && ` · ${percent}%`}
       </div>
       <div className="jp-MlflowGroups-jobDetail">{progressText(job)}</div>
-      {job.state === 'done' && job.endpoint && <JobEndpoint job={job} endpoint={job.endpoint} />}
-      {job.error && (
-        <div className="jp-MlflowGroups-jobError" role="alert">
-          {job.error.message} ({job.error.code})
-        </div>
+      {job.error && <ProblemLine problem={job.error} />}
+      {job.state === 'done' && <JobEndpoint job={job} />}
+      {job.state === 'done' && (
+        <button className="jp-MlflowGroups-linkButton" onClick={props.onShowDeployments}>
+          Stop, start or remove it in Deployments
+        </button>
       )}
-      {problem && (
-        <div className="jp-MlflowGroups-jobError" role="alert" title={problem.hint}>
-          {problemTitle(problem)}: {problem.message}
-        </div>
-      )}
-      {!finished && (
+      {isCancellable(job) && (
         <Button small onClick={() => void props.jobs.cancel(job.id)}>
           Cancel
         </Button>
       )}
+    </>
+  );
+}
+
+/** What went wrong with the job (or with following it), and what to do. */
+function ProblemLine(props: { problem: IProblem; title?: string }): JSX.Element {
+  const { problem } = props;
+  return (
+    <div className="jp-MlflowGroups-jobError" role="alert">
+      {props.title && <div className="jp-MlflowGroups-jobErrorTitle">{props.title}</div>}
+      <div>{problem.message}</div>
+      {problem.hint && <div className="jp-MlflowGroups-jobErrorHint">{problem.hint}</div>}
     </div>
   );
 }
 
-/** A local deployment's invocations URL (its endpoint is a path on this server), or the
- * endpoint a remote target reported. */
-function JobEndpoint(props: { job: IJob; endpoint: string }): JSX.Element {
-  const { job, endpoint } = props;
-  if (!labUrl(endpoint)) {
+/** A local deployment's invocations URL (a path on this server), or the endpoint a remote
+ * target reported. */
+function JobEndpoint(props: { job: IJob }): JSX.Element | null {
+  const { job } = props;
+  if (job.invocations_url) {
     return (
-      <div className="jp-MlflowGroups-jobEndpoint">
-        Endpoint: <code>{endpoint}</code>
-      </div>
+      <Invocations group={job.group} deployment={job.deployment} path={job.invocations_url} />
     );
   }
-  return (
-    <Invocations
-      group={job.group}
-      deployment={job.deployment}
-      path={`${endpoint.replace(/\/?$/, '/')}invocations`}
-    />
-  );
+  return job.endpoint ? (
+    <div className="jp-MlflowGroups-jobEndpoint">
+      Endpoint: <code>{job.endpoint}</code>
+    </div>
+  ) : null;
 }

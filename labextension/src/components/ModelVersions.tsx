@@ -5,7 +5,6 @@ import { Button } from '@jupyterlab/ui-components';
 import React from 'react';
 
 import { api } from '../api';
-import { formatTime } from '../format';
 import { IVersionRow } from '../types';
 import { useRequest } from '../useRequest';
 import { Chips } from './Chips';
@@ -14,6 +13,7 @@ import { Loading } from './Loading';
 import { MlflowUiLink } from './MlflowUiLink';
 import { Pager, usePages } from './Pager';
 import { ProblemNotice } from './Problem';
+import { Time } from './Time';
 
 export interface IModelVersionsProps {
   group: string;
@@ -98,12 +98,8 @@ function VersionsTable(props: {
                 v{row.version}
               </button>
             </td>
-            <td
-              className="jp-mod-registered"
-              data-label="Registered"
-              title={formatTime(row.registered_at)}
-            >
-              {formatTime(row.registered_at, true)}
+            <td className="jp-mod-registered" data-label="Registered">
+              <Time iso={row.registered_at} ago />
             </td>
             <td className="jp-mod-aliases" data-label="Aliases">
               <Chips names={row.aliases} kind="alias" />

@@ -86,7 +86,7 @@ function ActiveGroup(props: IActiveGroupProps): JSX.Element {
           details={groups.errors}
         />
       )}
-      <Jobs jobs={model.jobs} />
+      <Jobs jobs={model.jobs} onShowDeployments={() => model.showTab('deployments')} />
       <GroupBody {...props} group={group} binding={binding} status={status} />
     </>
   );
@@ -125,8 +125,8 @@ function GroupBody(props: IGroupBodyProps): JSX.Element {
       <Tabs
         label="MLflow views"
         tabs={TABS}
-        selected={view.kind === 'deployments' ? 'deployments' : 'models'}
-        onSelect={id => model.show({ kind: id === 'deployments' ? 'deployments' : 'models' })}
+        selected={model.tab}
+        onSelect={id => model.showTab(id === 'deployments' ? 'deployments' : 'models')}
       />
       <div className="jp-MlflowGroups-view" hidden={view.kind !== 'models'}>
         <ModelList
@@ -155,11 +155,18 @@ function GroupBody(props: IGroupBodyProps): JSX.Element {
           version={view.version}
           reload={model.reload}
           onBack={() => model.show({ kind: 'model', name: view.name })}
+          onChanged={() => model.refresh()}
           onDeploy={() => deploy(view.name, view.version)}
           onInsert={code => insertIntoActiveCell(props.notebooks, code)}
         />
       )}
-      {view.kind === 'deployments' && <Deployments group={group} reload={model.reload} />}
+      {view.kind === 'deployments' && (
+        <Deployments
+          group={group}
+          reload={model.reload}
+          onChanged={() => model.refresh()}
+        />
+      )}
     </>
   );
 }

@@ -1,23 +1,26 @@
 /**
- * Everything about one version: how to load it, its source run, metrics with their history,
- * parameters and tags.
+ * Everything about one version: Deploy and its MLflow UI page, the deployments serving it, how
+ * to load it, its signature, its source run, metrics with their history, parameters and tags.
  */
 import { Notification } from '@jupyterlab/apputils';
 import { Button } from '@jupyterlab/ui-components';
 import React from 'react';
 
 import { api } from '../api';
-import { formatNumber, formatTime } from '../format';
+import { formatNumber } from '../format';
 import { IVersion } from '../types';
 import { useRequest } from '../useRequest';
 import { Chips } from './Chips';
-import { CopyButton } from './CopyButton';
+import { CodeBlock } from './CodeBlock';
+import { Deployments } from './Deployments';
 import { Heading } from './Heading';
 import { KeyValueTable } from './KeyValueTable';
 import { Loading } from './Loading';
 import { MetricChart } from './MetricChart';
 import { MlflowUiLink } from './MlflowUiLink';
 import { ProblemNotice } from './Problem';
+import { Signature } from './Signature';
+import { Time } from './Time';
 
 export interface IVersionDetailProps {
   group: string;
@@ -25,6 +28,8 @@ export interface IVersionDetailProps {
   version: string;
   reload: number;
   onBack: () => void;
+  /** A deployment serving it changed. */
+  onChanged: () => void;
   onDeploy: () => void;
   /** Puts code into the active notebook cell; false when there is none. */
   onInsert: (code: string) => boolean;
@@ -74,7 +79,9 @@ function VersionBody(
         <dt>Status</dt>
         <dd>{version.status ?? '—'}</dd>
         <dt>Registered</dt>
-        <dd>{formatTime(version.registered_at)}</dd>
+        <dd>
+          <Time iso={version.registered_at} />
+        </dd>
         <dt>Aliases</dt>
         <dd>
           <Chips names={version.aliases} kind="alias" />
@@ -98,15 +105,30 @@ function VersionBody(
         </Button>
       </div>
 
+      {version.deployed_by.length > 0 && (
+        <section aria-labelledby="jp-MlflowGroups-servedTitle">
+          <h3 id="jp-MlflowGroups-servedTitle">Deployments serving it</h3>
+          <Deployments
+            group={group}
+            reload={reload}
+            onChanged={props.onChanged}
+            only={version.deployed_by}
+          />
+        </section>
+      )}
+
       <section aria-labelledby="jp-MlflowGroups-loadTitle">
         <h3 id="jp-MlflowGroups-loadTitle">Load it in a notebook</h3>
-        <pre className="jp-MlflowGroups-code">{code}</pre>
-        <div className="jp-MlflowGroups-actions">
-          <CopyButton text={code} what="the code that loads this version" />
+        <CodeBlock code={code} what="the code that loads this version">
           <Button small onClick={insert} title="Insert at the cursor of the active notebook cell">
             Insert into notebook
           </Button>
-        </div>
+        </CodeBlock>
+      </section>
+
+      <section aria-labelledby="jp-MlflowGroups-signatureTitle">
+        <h3 id="jp-MlflowGroups-signatureTitle">Signature</h3>
+        <Signature signature={version.signature} />
       </section>
 
       <section aria-labelledby="jp-MlflowGroups-runTitle">
@@ -122,7 +144,7 @@ function VersionBody(
             )}
             <span className="jp-MlflowGroups-muted">
               {' '}
-              {run.status?.toLowerCase()} · started {formatTime(run.start_time)}
+              {run.status?.toLowerCase()} · started <Time iso={run.start_time} />
             </span>
           </p>
         )}
