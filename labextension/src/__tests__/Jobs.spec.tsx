@@ -4,6 +4,7 @@ import React from 'react';
 import { FOLD_MS, Jobs } from '../components/Jobs';
 import { JobTracker } from '../jobs';
 import { IJob, JobState } from '../types';
+import { makeJob } from './jobFixture';
 
 jest.mock('../api', () => ({
   ...jest.requireActual('../api'),
@@ -11,24 +12,7 @@ jest.mock('../api', () => ({
 }));
 
 function job(state: JobState, more: Partial<IJob> = {}): IJob {
-  return {
-    id: 'job-1',
-    group: 'team',
-    deployment: 'prod',
-    model: 'iris-classifier',
-    requested: '3',
-    version: '3',
-    state,
-    bytes_done: 0,
-    bytes_total: null,
-    files_done: 0,
-    files_total: null,
-    rate_bytes_per_s: null,
-    eta_s: null,
-    error: null,
-    endpoint: null,
-    ...more
-  };
+  return makeJob(state, { deployment: 'prod', model: 'iris-classifier', ...more });
 }
 
 describe('a job card', () => {

@@ -8,6 +8,7 @@ import {
   jobTitle
 } from '../jobs';
 import { IJob, JobState } from '../types';
+import { makeJob } from './jobFixture';
 
 jest.mock('../api', () => ({
   ...jest.requireActual('../api'),
@@ -17,26 +18,7 @@ jest.mock('../api', () => ({
 const askJob = api.job as jest.MockedFunction<typeof api.job>;
 const askCancel = api.cancelJob as jest.MockedFunction<typeof api.cancelJob>;
 
-function job(state: JobState, more: Partial<IJob> = {}): IJob {
-  return {
-    id: 'job-1',
-    group: 'team',
-    deployment: 'iris',
-    model: 'iris-model',
-    requested: '3',
-    version: '3',
-    state,
-    bytes_done: 0,
-    bytes_total: null,
-    files_done: 0,
-    files_total: null,
-    rate_bytes_per_s: null,
-    eta_s: null,
-    error: null,
-    endpoint: null,
-    ...more
-  };
-}
+const job = makeJob;
 
 /** Lets `ms` pass, running the timers and the promises they start. */
 async function wait(ms: number): Promise<void> {
