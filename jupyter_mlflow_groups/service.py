@@ -377,7 +377,10 @@ class MlflowGroupsService:
     async def startup(self) -> None:
         """Once the event loop runs: learn memberships (from the Hub, that takes a request),
         start the managed servers of the user's groups, resume their deployments."""
-        await self.bring_up_to_date()
+        try:
+            await self.bring_up_to_date()
+        except Exception:  # deployments still come back; the next request tries again
+            self.log.exception("MLflow groups: could not read bindings and memberships at start")
         await self.deployments.startup()
 
     async def close(self) -> None:

@@ -20,11 +20,18 @@ so this also checks that each kernel that got the default provisioner got ours (
 `--ext` for ipykernel), and that no process started by a run is left running after it.
 
 Per-test outcomes come from the junit XML of each run. Every test that passed in the baseline
-must pass with the extension. Tests that fail without the extension, and the few that fail
-with it for a reason that is not a defect of ours, are listed with the reason in
-tests/upstream/known_failures.txt; the lists must match the runs exactly, so nothing is
-skipped silently. The sdists are downloaded once (with pip, from its configured index) into
-.venv/upstream-sdists/.
+must pass with the extension. These suites time websocket closes and kernel restarts in fractions
+of a second, and on a loaded 2-core machine a few of them fail now and then, without the
+extension as with it. So every test whose outcome is in question (it failed with the extension
+only, or failed without it and is not listed) runs once more in both modes, and counts as
+flaky, not failed, when it passes then: a defect of ours fails both times. The one setting
+changed from the projects' own is pytest-timeout's method: `signal` fails the one test that
+hangs, where their `thread` ends the whole run without its junit XML.
+
+Tests that fail without the extension, and the few that fail with it for a reason that is
+not a defect of ours, are listed with the reason in tests/upstream/known_failures.txt; the
+lists must match the runs exactly, so nothing is skipped silently. The sdists are downloaded
+once (with pip, from its configured index) into .venv/upstream-sdists/.
 """
 
 from __future__ import annotations
@@ -87,6 +94,7 @@ class Outcome:
     outcome: str  # passed, failed, skipped
     reason: str = ""
     details: str = ""
+    flaky: str = ""  # passed on the second look; the first look's error
 
 
 @dataclass
@@ -98,6 +106,8 @@ class Run:
     junit: Path
     launches_file: Path
     log: Path
+    selection: tuple[str, ...] = ()  # node ids to run; the suite's paths when empty
+    again: Run | None = None  # the second look at the tests in question, when there were any
     process: subprocess.Popen[bytes] | None = None
     started: float = 0.0
     seconds: float = 0.0
@@ -106,13 +116,27 @@ class Run:
     leftovers: list[str] = field(default_factory=list)
 
     def outcomes(self) -> dict[str, Outcome]:
-        return read_junit(self.junit)
+        """Each test's outcome, a failure that passed on the second look counting as passed
+        (marked flaky, with the first error)."""
+        outcomes = read_junit(self.junit)
+        if self.again is not None and self.again.junit.exists():
+            for nodeid, second in read_junit(self.again.junit).items():
+                first = outcomes.get(nodeid)
+                if first is not None and first.outcome == "failed" and second.outcome == "passed":
+                    outcomes[nodeid] = Outcome("passed", flaky=first.reason)
+        return outcomes
 
     def launches(self) -> list[dict[str, Any]]:
-        if not self.launches_file.exists():
-            return []
-        with self.launches_file.open(encoding="utf-8") as lines:
-            return [json.loads(line) for line in lines if line.strip()]
+        runs = [self, self.again] if self.again is not None else [self]
+        launches: list[dict[str, Any]] = []
+        for run in runs:
+            if run.launches_file.exists():
+                with run.launches_file.open(encoding="utf-8") as lines:
+                    launches += [json.loads(line) for line in lines if line.strip()]
+        return launches
+
+    def all_leftovers(self) -> list[str]:
+        return self.leftovers + (self.again.leftovers if self.again is not None else [])
 
     def tail(self, lines: int = 40) -> str:
         try:
@@ -206,8 +230,9 @@ def start(run: Run) -> None:
     suite = SUITES[run.suite]
     command = [
         sys.executable, "-m", "pytest", "-p", PLUGIN, "-p", "no:cacheprovider",
-        "-c", "pyproject.toml", "--rootdir", ".",
-        f"--basetemp={run.scratch / 'tmp'}", f"--junitxml={run.junit}", *suite.paths,
+        "-c", "pyproject.toml", "--rootdir", ".", "-o", "timeout_method=signal",
+        f"--basetemp={run.scratch / 'tmp'}", f"--junitxml={run.junit}",
+        *(run.selection or suite.paths),
     ]  # fmt: skip
     with run.log.open("wb") as log:
         log.write(("$ " + " ".join(command) + "\n").encode())
@@ -276,51 +301,94 @@ def wait_all(runs: list[Run]) -> None:
                 pending.remove(run)
 
 
+def _new_run(
+    base: Path, scratch_root: Path, archive: Path, suite: str, mode: str, look: str = ""
+) -> Run:
+    folder = base / f"{suite}-{mode}{look}"
+    folder.mkdir()
+    scratch = scratch_root / f"{suite[8:]}-{mode[:3]}{look[:2]}"  # jupyter_server -> server
+    scratch.mkdir()
+    return Run(
+        suite=suite,
+        mode=mode,
+        workdir=extract_tests(archive, folder),
+        scratch=scratch,
+        junit=folder / "junit.xml",
+        launches_file=folder / "launches.jsonl",
+        log=folder / "pytest.log",
+    )
+
+
+def in_question(suite: str, runs: dict[str, Run]) -> tuple[str, ...]:
+    """Tests to look at again: failed with the extension only, or failed without it and not
+    listed as failing upstream (nothing, when a run left no results to read)."""
+    if not all(run.junit.exists() for run in runs.values()):
+        return ()
+    baseline, extension = runs["baseline"].outcomes(), runs["extension"].outcomes()
+    known = read_known_failures()
+    listed = set(known.get((suite, "upstream"), {})) | set(known.get((suite, "extension"), {}))
+    return tuple(
+        sorted(
+            nodeid
+            for nodeid, outcome in baseline.items()
+            if nodeid not in listed
+            and (
+                outcome.outcome == "failed"
+                or (
+                    outcome.outcome == "passed"
+                    and extension.get(nodeid, outcome).outcome == "failed"
+                )
+            )
+        )
+    )
+
+
 @pytest.fixture(scope="module")
 def upstream_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[str, Run]]]:
     """Both suites, baseline and extension, all four runs side by side (they mostly wait on
-    kernels and timers: about 4 minutes in all on 2 cores, against 8 one after the other)."""
+    kernels and timers: about 4 minutes in all on 2 cores, against 8 one after the other), then
+    the tests in question once more, in both modes."""
     base = tmp_path_factory.mktemp("upstream")
     archives = {name: fetch_sdist(suite.distribution) for name, suite in SUITES.items()}
     # a short folder of its own (unix socket paths under it must stay short)
     scratch_root = Path(tempfile.mkdtemp(prefix="jmg-upstream-"))
-    runs: dict[str, dict[str, Run]] = {}
+    runs = {
+        name: {mode: _new_run(base, scratch_root, archives[name], name, mode) for mode in MODES}
+        for name in SUITES
+    }
+    started: list[Run] = []
     try:
-        for name in SUITES:
-            for mode in MODES:
-                folder = base / f"{name}-{mode}"
-                folder.mkdir()
-                scratch = scratch_root / f"{name[8:]}-{mode[:3]}"  # jupyter_server -> server
-                scratch.mkdir()
-                run = Run(
-                    suite=name,
-                    mode=mode,
-                    workdir=extract_tests(archives[name], folder),
-                    scratch=scratch,
-                    junit=folder / "junit.xml",
-                    launches_file=folder / "launches.jsonl",
-                    log=folder / "pytest.log",
-                )
-                runs.setdefault(name, {})[mode] = run
-        everything = [run for by_mode in runs.values() for run in by_mode.values()]
-        for run in everything:
+        first = [run for by_mode in runs.values() for run in by_mode.values()]
+        started += first
+        for run in first:
             start(run)
-        wait_all(everything)
+        wait_all(first)
+        second: list[Run] = []
+        for name, by_mode in runs.items():
+            selection = in_question(name, by_mode)
+            for mode, run in by_mode.items() if selection else ():
+                run.again = _new_run(base, scratch_root, archives[name], name, mode, "-again")
+                run.again.selection = selection
+                second.append(run.again)
+        started += second
+        for run in second:
+            start(run)
+        wait_all(second)
         summary = "\n".join(
-            f"{run.suite} {version(SUITES[run.suite].distribution)} {run.mode}: "
+            f"{run.suite} {version(SUITES[run.suite].distribution)} {run.mode}"
+            f"{f' (again: {len(run.selection)} tests)' if run.selection else ''}: "
             f"{run.seconds:.0f} s, exit {run.returncode}, log {run.log}"
-            for run in everything
+            for run in started
         )
         (base / "summary.txt").write_text(summary + "\n")
         print(summary)
         yield runs
     finally:
-        for by_mode in runs.values():
-            for run in by_mode.values():
-                if run.process is not None and run.process.poll() is None:
-                    with contextlib.suppress(ProcessLookupError, PermissionError):
-                        os.killpg(run.process.pid, signal.SIGKILL)
-                    run.process.wait()
+        for run in started:
+            if run.process is not None and run.process.poll() is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(run.process.pid, signal.SIGKILL)
+                run.process.wait()
         shutil.rmtree(scratch_root, ignore_errors=True)
 
 
@@ -500,6 +568,60 @@ def test_known_failures_file_is_well_formed() -> None:
             assert reason, f"{suite} {when} {nodeid}: no reason given"
 
 
+def _junit(path: Path, outcomes: dict[str, str]) -> Path:
+    """A junit XML file as pytest writes it, with our plugin's nodeid property."""
+    cases = "".join(
+        f'<testcase classname="c" name="{nodeid}"><properties>'
+        f'<property name="nodeid" value="{nodeid}"/></properties>'
+        + ('<failure message="assert 1 == 0">trace</failure>' if outcome == "failed" else "")
+        + "</testcase>"
+        for nodeid, outcome in outcomes.items()
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"<testsuites><testsuite>{cases}</testsuite></testsuites>")
+    return path
+
+
+def _read_run(folder: Path, mode: str, outcomes: dict[str, str]) -> Run:
+    junit = _junit(folder / mode / "junit.xml", outcomes)
+    return Run("jupyter_server", mode, folder, folder, junit, folder / "none.jsonl", folder / "log")
+
+
+def test_only_tests_in_question_are_looked_at_again_and_a_second_failure_stands(
+    tmp_path: Path,
+) -> None:
+    listed = next(iter(read_known_failures()[("jupyter_server", "upstream")]))
+    first = {
+        "baseline": _read_run(
+            tmp_path,
+            "baseline",
+            {"t::ok": "passed", "t::ours": "passed", "t::theirs": "failed", listed: "failed"},
+        ),
+        "extension": _read_run(
+            tmp_path,
+            "extension",
+            {"t::ok": "passed", "t::ours": "failed", "t::theirs": "failed", listed: "failed"},
+        ),
+    }
+    selection = in_question("jupyter_server", first)
+    assert selection == ("t::ours", "t::theirs")  # not the passing one, not the listed one
+
+    first["baseline"].again = _read_run(
+        tmp_path / "again", "baseline", {"t::ours": "passed", "t::theirs": "passed"}
+    )
+    first["extension"].again = _read_run(
+        tmp_path / "again", "extension", {"t::ours": "failed", "t::theirs": "passed"}
+    )
+    baseline, extension = first["baseline"].outcomes(), first["extension"].outcomes()
+    assert baseline["t::theirs"].outcome == "passed" and baseline["t::theirs"].flaky
+    assert extension["t::theirs"].outcome == "passed" and extension["t::theirs"].flaky
+    assert extension["t::ours"].outcome == "failed"  # failed twice with the extension: ours
+    problems = compare_outcomes("jupyter_server", baseline, extension, read_known_failures())
+    assert [p for p in problems if "t::" in p] == [
+        "t::ours: passes without the extension, failed with it. Error: assert 1 == 0"
+    ]
+
+
 @pytest.mark.parametrize("suite", list(SUITES))
 def test_upstream_suite_passes_with_the_extension(
     suite: str, upstream_runs: dict[str, dict[str, Run]]
@@ -526,9 +648,18 @@ def test_upstream_suite_passes_with_the_extension(
     problems += check_launches(
         SUITES[suite], baseline.launches(), extension.launches(), passed_in_both
     )
-    problems += [f"left running by the run with the extension: {p}" for p in extension.leftovers]
-    if baseline.leftovers:  # upstream's own: said, not failed on
-        print(f"left running by the baseline run: {baseline.leftovers}")
+    problems += [
+        f"left running by the run with the extension: {p}" for p in extension.all_leftovers()
+    ]
+    if baseline.all_leftovers():  # upstream's own: said, not failed on
+        print(f"left running by the baseline run: {baseline.all_leftovers()}")
+    for mode, outcomes in (("without", base_outcomes), ("with", ext_outcomes)):
+        for nodeid, outcome in sorted(outcomes.items()):
+            if outcome.flaky:
+                print(
+                    f"flaky {mode} the extension (passed the second time): {nodeid}: "
+                    f"{_short(outcome.flaky)}"
+                )
     counts = {
         mode: {
             outcome: sum(1 for o in outcomes.values() if o.outcome == outcome)

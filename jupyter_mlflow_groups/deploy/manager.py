@@ -95,6 +95,9 @@ class DeploymentManager:
         self._queued: dict[str, asyncio.Task[Any]] = {}  # each job's task, until it ends
         self._starting: dict[tuple[str, str], asyncio.Task[Any]] = {}  # model servers coming up
         self._stopped = False
+        # set once start-up has put back what was serving: until then, a deployment recorded
+        # `serving` whose model server is not up yet is `starting`, not `stopped`
+        self._resumed = asyncio.Event()
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -294,6 +297,12 @@ class DeploymentManager:
     async def startup(self) -> None:
         """Remove staging copies of jobs that died with a previous server; serve again what was
         serving (in the background: Jupyter's start-up does not wait for model servers)."""
+        try:
+            await self._put_back()
+        finally:
+            self._resumed.set()
+
+    async def _put_back(self) -> None:
         for binding in self.access.bindings_for_startup():
             try:
                 context = await self._context_for(binding)
@@ -553,7 +562,7 @@ class DeploymentManager:
             and status == "serving"
             and not self.servers.running((group, record.name))
         ):
-            status = "stopped"
+            status = "stopped" if self._resumed.is_set() else "starting"
         return {
             **{k: v for k, v in record.to_json().items() if k != "release"},
             "group": group,
