@@ -177,7 +177,12 @@ import json, sys
 print(json.dumps({
     "extensions": sorted(get_ipython().extension_manager.loaded),
     "magic": "mlflow_group" in get_ipython().magics_manager.magics["line"],
-    "imported": [m for m in ("mlflow", "requests", "pandas", "jupyter_server") if m in sys.modules],
+    "imported": [
+        m
+        for m in ("mlflow", "requests", "pandas", "jupyter_server",
+                  "jupyter_mlflow_groups.kernel.commands")
+        if m in sys.modules
+    ],
 }))
 """
 
@@ -196,7 +201,8 @@ async def test_kernels_start_with_the_magics_loaded_once_across_restarts(
         state = await printed(jp_serverapp, kernel, LOADED)
         assert "jupyter_mlflow_groups" in state["extensions"]
         assert state["magic"] is True
-        assert state["imported"] == []  # loading the magics imports no MLflow, requests, pandas
+        # loading the magics imports no MLflow, requests, pandas, nor the sub-commands
+        assert state["imported"] == []
     cell = await run_cell(jp_serverapp, kernel, "%mlflow_group list")  # no %load_ext needed
     assert cell.ok and "* reg" in cell.stdout
 
