@@ -21,6 +21,7 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
+from .compare import parse_directions, parse_versions
 from .contract import API_PATH, TOKEN_HEADER
 from .errors import HTTP_STATUS, ApiError, MlflowError
 from .kernel_tokens import KernelTokenAuth
@@ -254,6 +255,17 @@ class VersionHandler(MlflowGroupsHandler):
         self.write_json(await self.service.version(group, name, version, self.refresh_requested()))
 
 
+class CompareHandler(MlflowGroupsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, group: str, name: str) -> None:
+        versions = parse_versions(self.get_query_argument("versions", ""))
+        directions = parse_directions(self.get_query_arguments("direction"))
+        self.write_json(
+            await self.service.compare(group, name, versions, directions, self.refresh_requested())
+        )
+
+
 class MetricHistoryHandler(MlflowGroupsHandler):
     @web.authenticated
     @authorized
@@ -383,6 +395,7 @@ def routes() -> list[tuple[str, type[MlflowGroupsHandler]]]:
         (f"{group}/models", ModelsHandler),
         (model, ModelHandler),
         (f"{model}/versions/(?P<version>{_SEGMENT})", VersionHandler),
+        (f"{model}/compare", CompareHandler),
         # metric keys may hold slashes ("train/loss"): the rest of the path is the key
         (f"{group}/runs/(?P<run_id>{_SEGMENT})/metrics/(?P<key>.+)", MetricHistoryHandler),
         (f"{group}/deployments", DeploymentsHandler),

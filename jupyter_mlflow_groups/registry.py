@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from .cache import TtlCache
+from .compare import comparison
 from .errors import SHAPE_ERRORS, MlflowError, not_mlflow_api
 from .links import ui_page
 from .mlflow_http import MlflowHttp
@@ -172,6 +173,21 @@ class RegistryService:
         key = ("version", *connection.cache_key, name, version)
         what = f"version {version} of '{name}'"
         return await self._cached(connection, key, what, fetch, refresh)
+
+    async def compare(
+        self,
+        connection: GroupConnection,
+        name: str,
+        versions: Sequence[str],
+        directions: Mapping[str, str],
+        refresh: bool = False,
+    ) -> dict[str, Any]:
+        """Versions side by side (numbers or @aliases): every version's details read at once,
+        through the same cache as a single version's."""
+        details = await asyncio.gather(
+            *(self.version(connection, name, version, refresh) for version in versions)
+        )
+        return comparison(connection.group, name, versions, details, directions)
 
     async def metric_history(
         self, connection: GroupConnection, run_id: str, key: str, refresh: bool = False

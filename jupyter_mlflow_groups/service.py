@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -232,6 +232,18 @@ class MlflowGroupsService:
 
     async def version(self, group: str, name: str, version: str, refresh: bool) -> dict[str, Any]:
         return await self.registry.version(self.connection(group), name, version, refresh)
+
+    async def compare(
+        self,
+        group: str,
+        name: str,
+        versions: Sequence[str],
+        directions: Mapping[str, str],
+        refresh: bool,
+    ) -> dict[str, Any]:
+        return await self.registry.compare(
+            self.connection(group), name, versions, directions, refresh
+        )
 
     async def metric_history(
         self, group: str, run_id: str, key: str, refresh: bool

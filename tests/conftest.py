@@ -13,7 +13,7 @@ from support.hub import JupyterHubProcess
 from support.jupyter import JupyterClient
 from support.lab import LAB_PAGE_CONFIG
 from support.processes import free_port
-from support.seeding import SeededRegistry, seed_registry
+from support.seeding import COMPARED_MODEL, SeededRegistry, seed_comparison, seed_registry
 from support.servers import (
     MlflowServer,
     MotoS3,
@@ -62,6 +62,14 @@ def deploy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowSe
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def compared(deploy_server: MlflowServer) -> str:
+    """A model of three differing versions (support.seeding.COMPARED_RUNS) on deploy_server,
+    whose registry no test counts whole."""
+    seed_comparison(deploy_server.url)
+    return COMPARED_MODEL
 
 
 @pytest.fixture(scope="session")

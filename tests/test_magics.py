@@ -601,6 +601,11 @@ async def test_commands_other_than_use_change_nothing_in_the_kernel(
         ),
         ("--verbose", "usage: %mlflow_group [COMMAND]", "unknown command '--verbose'"),
         ("help me", "usage: %mlflow_group [COMMAND]", "unexpected: me"),
+        (
+            "compare model-0000 3",
+            "usage: %mlflow_group compare [-h] [--diff]",
+            "name a model, then at least two versions (numbers or @aliases)",
+        ),
     ],
 )
 async def test_bad_arguments_print_usage_and_a_one_line_error(
@@ -617,6 +622,44 @@ async def test_bad_arguments_print_usage_and_a_one_line_error(
         [],
     )
     assert "Traceback" not in cell.everything
+
+
+async def test_compare_gives_a_table_of_versions_with_the_best_named(
+    bindings, compared, deploy_server, jp_fetch, jp_serverapp
+):
+    bindings.write({"groups": {"reg": {"tracking_uri": deploy_server.url}}})
+    kernel = await start_kernel(jp_fetch)
+    code = (
+        f"df = %mlflow_group compare {compared} 1 @champion @challenger --diff\n"
+        "print(df.reset_index().to_json(orient='records'))"
+    )
+    cell = await run_cell(jp_serverapp, kernel, code)
+    assert cell.ok, cell.reply
+    said, table = cell.stdout.splitlines()
+    assert said == (
+        f"{compared} (reg): v1 vs v2 (@champion) vs v3 (@challenger). "
+        "Their signatures are the same."
+    )
+    rows = {(row["section"], row["key"]): row for row in json.loads(table)}
+    assert list(rows) == [
+        ("metric", "accuracy"),
+        ("metric", "f1"),
+        ("metric", "train/loss"),
+        ("metric", "val_loss"),
+        ("param", "alpha"),
+        ("param", "class_weight"),
+        ("tag", "reviewed"),
+        ("run tag", "data"),
+    ]  # fmt: skip  (--diff: depth, the same in all three, is left out)
+    accuracy = rows[("metric", "accuracy")]
+    assert (accuracy["v1"], accuracy["v2 (@champion)"], accuracy["v3 (@challenger)"]) == (
+        0.8, 0.9, 0.85,
+    )  # fmt: skip
+    assert accuracy["best"] == "v2 (@champion)" and rows[("metric", "f1")]["best"] == ""
+    assert rows[("param", "class_weight")]["v3 (@challenger)"] == "balanced"
+
+    cell = await run_cell(jp_serverapp, kernel, f"%mlflow_group compare {compared} 1 7")
+    assert cell.ok and f"Model '{compared}' of group 'reg' has no version 7." in cell.stderr
 
 
 async def test_help_and_the_question_mark_give_usage(groups, jp_fetch, jp_serverapp):

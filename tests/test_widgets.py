@@ -21,7 +21,7 @@ from support.widget_text import IMPORT_IN_KERNEL, button, buttons, leaves, visib
 
 from jupyter_mlflow_groups.kernel.client import ServerClient
 from jupyter_mlflow_groups.kernel.widgets import DeployPanel, ModelBrowser, VersionDetail
-from jupyter_mlflow_groups.kernel.widgets.detail import CHART_COLOURS, CHART_INK
+from jupyter_mlflow_groups.kernel.widgets.charts import CHART_COLOURS, CHART_INK
 
 
 async def act(function, *args, **kwargs):

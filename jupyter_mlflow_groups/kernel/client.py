@@ -10,7 +10,7 @@ raises NotConnected with a message that says so.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urljoin
 
@@ -122,6 +122,26 @@ class ServerClient:
     def version(self, group: str, name: str, version: str, refresh: bool = False) -> dict[str, Any]:
         path = f"groups/{_segment(group)}/models/{_segment(name)}/versions/{_segment(version)}"
         return self._request("GET", path, {"refresh": "1"} if refresh else None)
+
+    def compare(
+        self,
+        group: str,
+        name: str,
+        versions: Sequence[str],
+        directions: Mapping[str, str] | None = None,
+        refresh: bool = False,
+    ) -> dict[str, Any]:
+        """Versions side by side; `directions` ({"rmse": "max"}) overrides which way a metric
+        is better."""
+        params: dict[str, Any] = {
+            "versions": ",".join(versions),
+            "direction": [f"{key}:{way}" for key, way in (directions or {}).items()],
+        }
+        if refresh:
+            params["refresh"] = "1"
+        return self._request(
+            "GET", f"groups/{_segment(group)}/models/{_segment(name)}/compare", params
+        )
 
     def metric_history(
         self, group: str, run_id: str, key: str, refresh: bool = False

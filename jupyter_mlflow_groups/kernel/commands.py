@@ -46,6 +46,11 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "models": (("[FILTER]",), "the group's registered models (FILTER: MLflow filter syntax)"),
     "versions": (("NAME...",), "a model's versions"),
     "show": (("NAME...", "VERSION"), "a version's details (VERSION: a number or @alias)"),
+    "compare": (
+        ("NAME...", "VERSION", "VERSION..."),
+        "versions side by side: metrics (the best marked), params, tags (VERSION: a number or "
+        "@alias)",
+    ),
     "browse": ((), "the model browser"),
     "deploy": (("NAME...", "VERSION"), "deploy a version (VERSION: a number or @alias)"),
     "deployments": ((), "the group's deployments"),
@@ -92,6 +97,8 @@ def _parser(command: str) -> _Parser:
         metavar = name.strip("[].")
         nargs = "?" if name.startswith("[") else "+" if name.endswith("...") else None
         parser.add_argument(metavar.lower(), metavar=metavar, nargs=nargs)
+    if command == "compare":
+        parser.add_argument("--diff", action="store_true", help="only what differs")
     if command == "deploy":
         parser.add_argument(
             "--to", metavar="DEPLOYMENT", help="deploy at once to this deployment (new or existing)"
@@ -128,10 +135,28 @@ def parse(line: str) -> tuple[str, argparse.Namespace] | None:
         words = _split(rest)
         quoted = len(words) == 1 and rest[0] in "'\"" and rest[-1] == rest[0]
         return command, argparse.Namespace(filter=words[0] if quoted else rest)
+    if command == "compare" and rest not in ("-h", "--help"):
+        return command, _compare_arguments(_split(rest))
     try:
         return command, _parser(command).parse_args(_split(rest))
     except _Done:
         return None
+
+
+def _compare_arguments(words: list[str]) -> argparse.Namespace:
+    """The model's name (any words) and the versions after it: every trailing number or
+    @alias (argparse cannot tell where a name of several words ends)."""
+    differences = "--diff" in words
+    words = [word for word in words if word != "--diff"]
+    versions: list[str] = []
+    while words and (words[-1].isdigit() or (words[-1].startswith("@") and len(words[-1]) > 1)):
+        versions.insert(0, words.pop())
+    if not words or len(versions) < 2:
+        raise _BadUsage(
+            _parser("compare").format_usage(),
+            "name a model, then at least two versions (numbers or @aliases)",
+        )
+    return argparse.Namespace(name=words, versions=versions, diff=differences)
 
 
 def run(line: str) -> Any:
@@ -369,6 +394,37 @@ def _show(args: argparse.Namespace) -> None:
     display(VersionDetail(" ".join(args.name), args.version, client=_client()))
 
 
+def _compare(args: argparse.Namespace) -> Any:
+    client = _client()
+    group, name = client.default_group(), " ".join(args.name)
+    comparison = client.compare(group, name, args.versions)
+    import pandas as pd
+
+    from .formatting import column_label
+
+    columns = {v["version"]: column_label(v) for v in comparison["versions"]}
+    differing = comparison["differences"]
+    rows: list[dict[str, Any]] = []
+    for section, table in (
+        ("metric", "metrics"), ("param", "params"), ("tag", "tags"), ("run tag", "run_tags"),
+    ):  # fmt: skip
+        for key, values in comparison[table].items():
+            if args.diff and key not in differing[table]:
+                continue
+            row = {"section": section, "key": key}
+            row.update({columns[number]: value for number, value in values.items()})
+            best = comparison["best"].get(key, []) if section == "metric" else []
+            row["best"] = ", ".join(columns[number] for number in best)
+            rows.append(row)
+    shown = " vs ".join(columns.values())
+    signature = "differ" if differing["signature"] else "are the same"
+    print(f"{name} ({group}): {shown}. Their signatures {signature}.")
+    if args.diff and not rows:
+        print("Nothing else differs between them.")
+    frame = pd.DataFrame(rows, columns=["section", "key", *columns.values(), "best"])
+    return frame.set_index(["section", "key"])
+
+
 def _browse(args: argparse.Namespace) -> None:
     from IPython.display import display
 
@@ -464,6 +520,7 @@ SUBCOMMANDS: dict[str, Callable[[argparse.Namespace], Any]] = {
     "models": _models,
     "versions": _versions,
     "show": _show,
+    "compare": _compare,
     "browse": _browse,
     "deploy": _deploy,
     "deployments": _deployments,

@@ -1,4 +1,5 @@
-"""Sizes, times and durations as the widgets and the magics show them: one form everywhere.
+"""Sizes, times, durations and compared versions as the widgets and the magics show them: one
+form everywhere.
 
 Sizes are decimal SI (1 kB = 1000 B), as the sidebar shows them: one decimal below 100, none
 from 100 up, and never "1000 kB" (that rounds up to "1.0 MB"). Times are the kernel's local
@@ -9,6 +10,8 @@ DataFrames keep real datetimes: these are for text only.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
 NOTHING = "—"
 UNITS = ("B", "kB", "MB", "GB", "TB")
@@ -92,3 +95,9 @@ def format_relative(iso: str | None, now: dt.datetime | None = None) -> str:
     if moment.date() == now.date() - dt.timedelta(days=1):
         return "yesterday"
     return moment.strftime("%Y-%m-%d")
+
+
+def column_label(version: Mapping[str, Any]) -> str:
+    """A compared version's heading: `v3`, or `v5 (@challenger)` when asked for by an alias."""
+    aliases = [name for name in version["requested"] if name.startswith("@")]
+    return f"v{version['version']}" + (f" ({', '.join(aliases)})" if aliases else "")

@@ -23,6 +23,9 @@ USAGE = """\
   %mlflow_group models [FILTER]    the group's registered models, as a pandas DataFrame
   %mlflow_group versions NAME      a model's versions, as a pandas DataFrame
   %mlflow_group show NAME VERSION  a version's details (VERSION: a number or @alias)
+  %mlflow_group compare NAME VERSION VERSION... [--diff]
+                                   versions side by side (metrics, best marked;
+                                   params; tags), as a pandas DataFrame
   %mlflow_group browse             the model browser
   %mlflow_group deploy NAME VERSION [--to DEPLOYMENT]
                                    deploy a version, following the copy live
@@ -37,6 +40,7 @@ Examples:
   df = %mlflow_group models name LIKE '%fraud%'
   %mlflow_group versions fraud detector
   %mlflow_group show fraud detector @champion
+  %mlflow_group compare fraud detector 3 @champion --diff
   %mlflow_group deploy fraud detector @champion --to fraud-prod
   %mlflow_group stop fraud-prod
 """

@@ -263,3 +263,69 @@ if __name__ == "__main__":  # a quick manual check: python tests/support/seeding
 
     result = seed_registry(sys.argv[1], models=int(sys.argv[2]))
     print(json.dumps({"models": len(result.model_names), "seconds": round(result.seconds, 1)}))
+
+
+#: The model `seed_comparison` registers: three versions from three runs that differ.
+COMPARED_MODEL = "compared fraud"
+#: Each version's run: params, latest metrics, the version's tag.
+COMPARED_RUNS = (
+    {"params": {"alpha": "0.1", "depth": "3"}, "metrics": {"accuracy": 0.80, "val_loss": 0.50}},
+    {"params": {"alpha": "0.5", "depth": "3"}, "metrics": {"accuracy": 0.90, "val_loss": 0.30}},
+    {
+        "params": {"alpha": "0.5", "depth": "3", "class_weight": "balanced"},
+        "metrics": {"accuracy": 0.85, "val_loss": 0.40, "f1": 0.7},
+    },
+)
+COMPARED_ALIASES = {"champion": "2", "challenger": "3"}
+COMPARED_STEPS = 5  # `train/loss` steps logged on every run
+
+
+def seed_comparison(base_url: str, experiment: str = "compared") -> None:
+    """COMPARED_MODEL with a version per COMPARED_RUNS entry (in order), each run with
+    `train/loss` over COMPARED_STEPS steps, and COMPARED_ALIASES; once per server."""
+    client = _Client(base_url, None)
+    created = client.post("/experiments/create", {"name": experiment})
+    if not created:
+        return  # seeded already
+    experiment_id = created["experiment_id"]
+    client.post("/registered-models/create", {"name": COMPARED_MODEL})
+    for index, run in enumerate(COMPARED_RUNS):
+        run_id = client.post(
+            "/runs/create", {"experiment_id": experiment_id, "run_name": f"candidate-{index + 1}"}
+        )["run"]["info"]["run_id"]
+        history = [
+            {
+                "key": "train/loss",
+                "value": (index + 1) / (step + 1),
+                "timestamp": step,
+                "step": step,
+            }
+            for step in range(COMPARED_STEPS)
+        ]
+        latest = [
+            {"key": key, "value": value, "timestamp": 0, "step": 0}
+            for key, value in run["metrics"].items()
+        ]
+        client.post(
+            "/runs/log-batch",
+            {
+                "run_id": run_id,
+                "params": [{"key": k, "value": v} for k, v in run["params"].items()],
+                "metrics": latest + history,
+                "tags": [{"key": "data", "value": "2026-11" if index else "2026-10"}],
+            },
+        )
+        client.post(
+            "/model-versions/create",
+            {
+                "name": COMPARED_MODEL,
+                "source": f"mlflow-artifacts:/{experiment_id}/{run_id}/artifacts/model",
+                "run_id": run_id,
+                "tags": [{"key": "reviewed", "value": "yes" if index < 2 else "no"}],
+            },
+        )
+    for alias, version in COMPARED_ALIASES.items():
+        client.post(
+            "/registered-models/alias",
+            {"name": COMPARED_MODEL, "alias": alias, "version": version},
+        )

@@ -3,21 +3,16 @@ its deployments, and a Deploy button."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
 
 from ..client import ServerClient
+from .charts import plot_histories, png
 from .common import NOTHING, Panel, button, esc, link, mapping_table, table, when
 from .deploy import DeployPanel
 from .deployments import DeploymentsPanel
-
-#: The chart's text, axes and grid: a mid grey, readable on white and on JupyterLab's dark theme.
-CHART_INK = "#8a8a8a"
-#: Line colours readable on a light and on a dark background alike.
-CHART_COLOURS = ("#3d8fd6", "#d9782d", "#43a047", "#d65db1", "#a88a1c")
 
 
 class VersionDetail(Panel):
@@ -155,33 +150,8 @@ class VersionDetail(Panel):
             self.chart_figure = None
             return
         history = self.client.metric_history(self.group, run_id, key)["history"]
-        self.chart_figure = _plot(key, history)
-        buffer = io.BytesIO()
-        self.chart_figure.savefig(
-            buffer, format="png", dpi=96, bbox_inches="tight", transparent=True
-        )
-        self.chart.value = buffer.getvalue()
-
-
-def _plot(key: str, history: list[dict[str, Any]]) -> Any:
-    from matplotlib.figure import Figure  # no pyplot: no global state, no stray display
-
-    figure = Figure(figsize=(6.4, 2.8))
-    figure.patch.set_alpha(0.0)  # the notebook's background shows through, light or dark
-    axes = figure.subplots()
-    axes.set_facecolor("none")
-    axes.set_prop_cycle(color=list(CHART_COLOURS))
-    steps = [point["step"] for point in history]
-    values = [point["value"] for point in history]
-    axes.plot(steps, values, marker="o" if len(history) == 1 else None, linewidth=1.5)
-    axes.set_xlabel("step", color=CHART_INK)
-    axes.set_ylabel(key, color=CHART_INK)
-    axes.set_title(f"{key} ({len(history)} steps)", color=CHART_INK)
-    axes.tick_params(colors=CHART_INK)
-    for spine in axes.spines.values():
-        spine.set_color(CHART_INK)
-    axes.grid(True, color=CHART_INK, alpha=0.3)
-    return figure
+        self.chart_figure = plot_histories(key, {key: history})
+        self.chart.value = png(self.chart_figure)
 
 
 def _signature_view(signature: dict[str, Any] | None) -> widgets.Widget:

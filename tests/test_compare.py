@@ -1,0 +1,175 @@
+"""Comparing versions of a model on a real MLflow server: through the REST API and in the
+CompareVersions widget (the magic's `compare` is in test_magics, in a real kernel)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import ipywidgets as widgets
+import pytest
+from support.extension import service_of
+from support.rest import fetch_json
+from support.seeding import COMPARED_STEPS
+from support.servers import CountingProxy
+from support.widget_text import leaves, visible_text
+
+from jupyter_mlflow_groups.kernel.client import ServerClient
+from jupyter_mlflow_groups.kernel.widgets import CompareVersions
+
+API = ("mlflow-groups", "api", "groups")
+
+
+@pytest.fixture
+def group(compared, deploy_server, bindings):
+    bindings.write(
+        {"groups": {"reg": {"tracking_uri": deploy_server.url, "ui_url": "http://ui.example"}}}
+    )
+    return "reg"
+
+
+async def compare(jp_fetch, model, versions, group="reg", **params):
+    return await fetch_json(
+        jp_fetch, *API, group, "models", model, "compare", params={"versions": versions, **params}
+    )
+
+
+async def test_versions_side_by_side_with_differences_and_the_best_marked(
+    group, compared, jp_fetch
+):
+    status, body = await compare(jp_fetch, compared, "1,@champion,@challenger")
+    assert status == 200, body
+    assert [(v["version"], v["requested"]) for v in body["versions"]] == [
+        ("1", ["1"]),
+        ("2", ["@champion"]),
+        ("3", ["@challenger"]),
+    ]
+    assert body["versions"][1]["aliases"] == ["champion"]
+    assert body["versions"][0]["run"]["run_name"] == "candidate-1"
+    assert body["versions"][0]["ui_url"] == "http://ui.example/#/models/compared%20fraud/versions/1"
+
+    assert body["params"] == {
+        "alpha": {"1": "0.1", "2": "0.5", "3": "0.5"},
+        "class_weight": {"1": None, "2": None, "3": "balanced"},
+        "depth": {"1": "3", "2": "3", "3": "3"},
+    }
+    assert body["metrics"]["accuracy"] == {"1": 0.80, "2": 0.90, "3": 0.85}
+    assert body["metrics"]["f1"] == {"1": None, "2": None, "3": 0.7}
+    # the latest value of each metric: train/loss's last step, not its first
+    assert body["metrics"]["train/loss"] == pytest.approx(
+        {str(n): n / COMPARED_STEPS for n in (1, 2, 3)}
+    )
+    assert body["directions"] == {
+        "accuracy": "max", "f1": "max", "train/loss": "min", "val_loss": "min",
+    }  # fmt: skip
+    assert body["best"] == {"accuracy": ["2"], "f1": [], "train/loss": ["1"], "val_loss": ["2"]}
+    assert body["tags"] == {"reviewed": {"1": "yes", "2": "yes", "3": "no"}}
+    assert body["run_tags"] == {"data": {"1": "2026-10", "2": "2026-11", "3": "2026-11"}}
+    assert body["differences"] == {
+        "params": ["alpha", "class_weight"],
+        "metrics": ["accuracy", "f1", "train/loss", "val_loss"],
+        "tags": ["reviewed"],
+        "run_tags": ["data"],
+        "signature": False,
+    }
+    assert body["signatures"] == {"1": None, "2": None, "3": None}
+
+
+async def test_one_version_asked_by_two_names_is_one_column(group, compared, jp_fetch):
+    status, body = await compare(jp_fetch, compared, "2,@champion")
+    assert status == 200, body
+    assert [(v["version"], v["requested"]) for v in body["versions"]] == [("2", ["2", "@champion"])]
+    assert body["best"]["accuracy"] == []  # nothing to be better than
+    assert body["differences"]["params"] == []
+
+
+async def test_which_way_a_metric_is_better_can_be_said(group, compared, jp_fetch):
+    status, body = await compare(jp_fetch, compared, "1,2,3", direction="accuracy:min")
+    assert status == 200, body
+    assert body["directions"]["accuracy"] == "min" and body["best"]["accuracy"] == ["1"]
+    assert body["best"]["val_loss"] == ["2"]  # the others keep their names' direction
+
+
+@pytest.mark.parametrize(
+    ("versions", "params", "status", "fragment"),
+    [
+        ("3", {}, 400, "Compare from 2 to 10 versions; 1 given."),
+        (",".join(map(str, range(1, 12))), {}, 400, "Compare from 2 to 10 versions; 11 given."),
+        ("1,latest", {}, 400, "'latest' is neither a version number nor an @alias."),
+        ("1,2", {"direction": "accuracy:up"}, 400, "'accuracy:up' is not METRIC:max or"),
+        ("1,99", {}, 404, "has no version 99."),
+        ("1,@retired", {}, 404, "has no alias '@retired'."),
+    ],
+)
+async def test_bad_comparisons_say_what_is_wrong(
+    group, compared, jp_fetch, versions, params, status, fragment
+):
+    answered, body = await compare(jp_fetch, compared, versions, **params)
+    assert answered == status, body
+    assert fragment in body["error"]["message"]
+    assert body["error"]["hint"]
+
+
+async def test_an_unknown_model_is_named(group, jp_fetch):
+    status, body = await compare(jp_fetch, "no such model", "1,2")
+    assert status == 404 and "No model 'no such model' in group 'reg'." in body["error"]["message"]
+
+
+async def test_every_version_is_read_at_once(compared, deploy_server, bindings, jp_fetch):
+    proxy = CountingProxy(int(deploy_server.url.rsplit(":", 1)[1]))
+    try:
+        bindings.write({"groups": {"proxied": {"tracking_uri": proxy.url}}})
+        proxy.reset()
+        status, _ = await compare(jp_fetch, compared, "1,2,3", group="proxied", refresh=1)
+        assert status == 200
+        # each version: (version) then (run, MLmodel); the three versions side by side
+        assert proxy.total == 9 and proxy.most_open >= 3
+    finally:
+        proxy.close()
+
+
+@pytest.fixture
+def client(group, jp_serverapp, http_server_client):
+    """A client as a kernel has one (http_server_client: the test server must be listening)."""
+    token = service_of(jp_serverapp).tokens.issue("compare-test-kernel", "alice")
+    return ServerClient(f"http://127.0.0.1:{jp_serverapp.port}{jp_serverapp.base_url}", token)
+
+
+async def test_the_widget_marks_the_best_hides_what_is_equal_and_overlays_histories(
+    client, compared
+):
+    panel = await asyncio.to_thread(
+        CompareVersions, compared, ["1", "@champion", "@challenger"], "reg", client=client
+    )
+    text = visible_text(panel)
+    assert f"{compared} · v1 vs v2 (@champion) vs v3 (@challenger)" in text
+    assert "Metric | v1 | v2 (@champion) | v3 (@challenger)" in text
+    assert "accuracy | 0.8 | ★ 0.9 | 0.85" in text
+    assert "val_loss | 0.5 | ★ 0.3 | 0.4" in text
+    assert "f1 | — | — | 0.7" in text  # one value: nothing marked best
+    assert "depth | 3 | 3 | 3" in text
+    assert "Source run | candidate-1 ↗ | candidate-2 ↗ | candidate-3 ↗" in text
+    assert "Signatures are the same." in text
+
+    await asyncio.to_thread(setattr, panel.differences_only, "value", True)
+    text = visible_text(panel)
+    assert "alpha | 0.1 | 0.5 | 0.5" in text and "depth |" not in text
+
+    assert panel.metric_choice.value == "accuracy"
+    await asyncio.to_thread(setattr, panel.metric_choice, "value", "train/loss")
+    axes = panel.chart_figure.axes[0]
+    lines = axes.get_lines()
+    assert [line.get_label() for line in lines] == ["v1", "v2 (@champion)", "v3 (@challenger)"]
+    assert all(len(line.get_xdata()) == COMPARED_STEPS for line in lines)
+    assert [t.get_text() for t in axes.get_legend().get_texts()] == [
+        "v1", "v2 (@champion)", "v3 (@challenger)",
+    ]  # fmt: skip
+    await asyncio.to_thread(setattr, panel.metric_choice, "value", "f1")
+    assert [line.get_label() for line in panel.chart_figure.axes[0].get_lines()] == [
+        "v3 (@challenger)"
+    ]  # only the version whose run logged it
+
+
+async def test_the_widget_explains_a_bad_comparison(client, compared):
+    panel = await asyncio.to_thread(CompareVersions, compared, ["1", "42"], "reg", client=client)
+    assert "has no version 42" in visible_text(panel)
+    assert not [n for n in leaves(panel) if isinstance(n, widgets.GridBox)]
