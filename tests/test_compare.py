@@ -13,6 +13,7 @@ from support.seeding import COMPARED_STEPS
 from support.servers import CountingProxy
 from support.widget_text import leaves, visible_text
 
+from jupyter_mlflow_groups.compare import comparison, direction_of
 from jupyter_mlflow_groups.kernel.client import ServerClient
 from jupyter_mlflow_groups.kernel.widgets import CompareVersions
 
@@ -173,3 +174,24 @@ async def test_the_widget_explains_a_bad_comparison(client, compared):
     panel = await asyncio.to_thread(CompareVersions, compared, ["1", "42"], "reg", client=client)
     assert "has no version 42" in visible_text(panel)
     assert not [n for n in leaves(panel) if isinstance(n, widgets.GridBox)]
+
+
+@pytest.mark.parametrize(
+    ("key", "direction"),
+    [
+        ("val_loss", "min"), ("train/rmse", "min"), ("latency_ms", "min"), ("error_rate", "min"),
+        ("MAE", "min"), ("accuracy", "max"), ("f1", "max"), ("r2", "max"), ("auc", "max"),
+        ("lossless_ratio", "max"),  # a word of the name, not a part of a word
+    ],
+)  # fmt: skip
+def test_a_metric_s_direction_comes_from_the_words_of_its_name(key, direction):
+    assert direction_of(key) == direction
+
+
+def test_values_that_cannot_be_compared_are_never_best():
+    details = [
+        {"version": str(n), "run": {"metrics": {"score": {"value": value}}}}
+        for n, value in ((1, float("nan")), (2, 0.5), (3, float("inf")), (4, 0.5))
+    ]
+    result = comparison("g", "m", ["1", "2", "3", "4"], details, {})
+    assert result["best"]["score"] == ["2", "4"]  # a tie names both; NaN and inf are left out
