@@ -79,8 +79,20 @@ FIELDS = (
     "admins",
     "root",
     "deploy",
+    "registry",
 )
 DEPLOY_FIELDS = ("root", "target", "download_hosts")
+REGISTRY_FIELDS = ("write", "protected_aliases", "write_env")
+#: Who may change the registry (aliases, tags, descriptions) through Jupyter.
+WRITERS = ("members", "admins", "nobody")
+#: The credentials `registry.write_env` may hold: the server writes as that MLflow user.
+WRITE_CREDENTIALS = (
+    "MLFLOW_TRACKING_USERNAME",
+    "MLFLOW_TRACKING_PASSWORD",
+    "MLFLOW_TRACKING_TOKEN",
+)
+#: MLflow's rule for alias names, less what it reserves (`latest`, `v<number>`).
+ALIAS_NAME = re.compile(r"^(?!latest$)(?!v\d+$)[A-Za-z0-9_-]{1,255}$")
 
 _GROUP_NAME = re.compile(r"^\w[\w.@+-]{0,127}$")
 _VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -121,6 +133,20 @@ class DeploySettings:
 
 
 @dataclass(frozen=True)
+class RegistryPolicy:
+    """Who may change the group's registry through Jupyter; which aliases only an admin may
+    move (a member's move becomes a request an admin approves); and, optionally, the MLflow
+    credentials the server writes with, so that kernels can hold read-only ones."""
+
+    write: str = "members"
+    protected_aliases: tuple[str, ...] = ()
+    write_env: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def protects(self, alias: str) -> bool:
+        return alias in self.protected_aliases
+
+
+@dataclass(frozen=True)
 class GroupBinding:
     """A group bound to an MLflow instance. Values are kept unresolved (with references)."""
 
@@ -137,6 +163,7 @@ class GroupBinding:
     admins: tuple[str, ...] = ()
     root: str | None = None
     deploy: DeploySettings = field(default_factory=DeploySettings)
+    registry: RegistryPolicy = field(default_factory=RegistryPolicy)
     problems: tuple[Problem, ...] = ()
 
     @property
@@ -156,6 +183,7 @@ class GroupBinding:
         values = [
             self.tracking_uri, self.ui_url, self.registry_uri, self.workspace, self.root,
             self.deploy.root, *self.tracking_env.values(), *self.artifact_env.values(),
+            *self.registry.write_env.values(),
         ]  # fmt: skip
         return {name for value in values if value for name in referenced_variables(value)}
 
@@ -241,7 +269,19 @@ def secret_values(binding: GroupBinding) -> list[str]:
     fields = [binding.tracking_uri, binding.ui_url, binding.registry_uri, binding.workspace]
     for value in [*fields, *binding.tracking_env.values(), *binding.artifact_env.values()]:
         values += resolved_references(value or "")
+    for value in binding.registry.write_env.values():  # never a kernel's: all of it is secret
+        values += [value, *resolved_references(value)]
     return values
+
+
+def writer_env(binding: GroupBinding) -> dict[str, str]:
+    """The environment the server writes to the registry with: the binding's, its credentials
+    replaced by `registry.write_env` when the admin gave some; UnusableBinding otherwise."""
+    write_env = binding.registry.write_env
+    if not write_env:
+        return env_for(binding)
+    tracking = {k: v for k, v in binding.tracking_env.items() if k not in WRITE_CREDENTIALS}
+    return env_for(replace(binding, tracking_env={**tracking, **write_env}))
 
 
 def summarize(binding: GroupBinding) -> dict[str, Any]:
@@ -257,6 +297,10 @@ def summarize(binding: GroupBinding) -> dict[str, Any]:
         "tracking_env": _masked_env(binding.tracking_env),
         "artifact_env": _masked_env(binding.artifact_env),
         "deploy": {"target": binding.deploy.target},
+        "registry": {
+            "write": binding.registry.write,
+            "protected_aliases": list(binding.registry.protected_aliases),
+        },
         "valid": binding.valid,
         "problems": [problem.to_json() for problem in binding.problems],
     }
@@ -332,9 +376,11 @@ class _Parser:
             admins=self._users(raw, "admins") or (),
             root=self._path(raw.get("root"), "root"),
             deploy=self._deploy(raw.get("deploy")),
+            registry=self._registry(raw.get("registry")),
         )
         self._check_mode(binding, raw)
-        self._check_tracking_env(tracking_env)
+        self._check_tls(tracking_env)
+        self._check_credentials(tracking_env, "tracking_env")
         self._check_env_overlap(tracking_env, artifact_env)
         return replace(binding, problems=tuple(self.problems))
 
@@ -407,8 +453,9 @@ class _Parser:
             )
         return workspace
 
-    def _env(self, raw: Mapping[str, Any], field_name: str) -> dict[str, str]:
+    def _env(self, raw: Mapping[str, Any], field_name: str, prefix: str = "") -> dict[str, str]:
         value = raw.get(field_name)
+        field_name = f"{prefix}{field_name}"
         if value is None:
             return {}
         if not isinstance(value, Mapping):
@@ -437,17 +484,23 @@ class _Parser:
                 env[name] = text
         return env
 
-    def _users(self, raw: Mapping[str, Any], field_name: str) -> tuple[str, ...] | None:
+    def _users(
+        self, raw: Mapping[str, Any], field_name: str, prefix: str = ""
+    ) -> tuple[str, ...] | None:
+        """A list of names (users, or aliases with `prefix`), each a non-empty string."""
         value = raw.get(field_name)
+        field_name = f"{prefix}{field_name}"
         if value is None:
             return None
         if isinstance(value, str) or not isinstance(value, (list, tuple)):
-            self.problem(field_name, f"must be a list of user names, not {_kind(value)}")
+            what = "names" if prefix else "user names"
+            self.problem(field_name, f"must be a list of {what}, not {_kind(value)}")
             return ()
         names = []
         for index, name in enumerate(value):
             if not isinstance(name, str) or not name:
-                self.problem(f"{field_name}[{index}]", "must be a non-empty user name")
+                what = "name" if prefix else "user name"
+                self.problem(f"{field_name}[{index}]", f"must be a non-empty {what}")
             else:
                 names.append(name)
         return tuple(names)
@@ -471,6 +524,38 @@ class _Parser:
             target=target,
             download_hosts=self._hosts(value.get("download_hosts"), "deploy.download_hosts"),
         )
+
+    def _registry(self, value: Any) -> RegistryPolicy:
+        if value is None:
+            return RegistryPolicy()
+        if not isinstance(value, Mapping):
+            self.problem(
+                "registry",
+                f"must be a mapping with write and protected_aliases, not {_kind(value)}",
+            )
+            return RegistryPolicy()
+        self._unknown_fields(value, REGISTRY_FIELDS, prefix="registry.")
+        write = value.get("write", "members")
+        if write not in WRITERS:
+            self.problem("registry.write", f"must be one of {', '.join(WRITERS)}")
+            write = "nobody"  # a policy that cannot be read allows nothing
+        protected = self._users(value, "protected_aliases", prefix="registry.") or ()
+        for index, alias in enumerate(protected):
+            if not ALIAS_NAME.match(alias):
+                self.problem(
+                    f"registry.protected_aliases[{index}]",
+                    f"{alias!r} is not an alias name (letters, digits, _ and -; not latest "
+                    "nor v<number>)",
+                )
+        write_env = self._env(value, "write_env", prefix="registry.")
+        for name in write_env:
+            if name not in WRITE_CREDENTIALS:
+                self.problem(
+                    f"registry.write_env.{name}",
+                    f"only credentials go here ({', '.join(WRITE_CREDENTIALS)})",
+                )
+        self._check_credentials(write_env, "registry.write_env")
+        return RegistryPolicy(write=write, protected_aliases=tuple(protected), write_env=write_env)
 
     def _hosts(self, value: Any, field_name: str) -> tuple[str, ...]:
         if value is None:
@@ -516,16 +601,18 @@ class _Parser:
                 "remove tracking_uri, or set mode: external",
             )
 
-    def _check_tracking_env(self, env: Mapping[str, str]) -> None:
+    def _check_credentials(self, env: Mapping[str, str], field_name: str) -> None:
         has_user = "MLFLOW_TRACKING_USERNAME" in env
         has_password = "MLFLOW_TRACKING_PASSWORD" in env
         if has_user != has_password:
             missing = "MLFLOW_TRACKING_PASSWORD" if has_user else "MLFLOW_TRACKING_USERNAME"
             self.problem(
-                f"tracking_env.{missing}",
+                f"{field_name}.{missing}",
                 "Basic authentication needs both MLFLOW_TRACKING_USERNAME and "
                 "MLFLOW_TRACKING_PASSWORD (or use MLFLOW_TRACKING_TOKEN alone)",
             )
+
+    def _check_tls(self, env: Mapping[str, str]) -> None:
         insecure = env.get("MLFLOW_TRACKING_INSECURE_TLS")
         if insecure is not None:
             if insecure.strip().lower() not in _BOOLEANS:

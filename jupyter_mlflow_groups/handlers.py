@@ -165,6 +165,45 @@ class MlflowGroupsHandler(GroupsHandlerBase, APIHandler):
     def refresh_requested(self) -> bool:
         return self.get_query_argument("refresh", "").lower() in ("1", "true", "yes")
 
+    def members_only(self, group: str) -> None:
+        """Refuse a stranger to the group (403/404) before reading what they sent: they learn
+        nothing, not even what their request lacks."""
+        self.service.binding(group)
+
+    async def decide(self, group: str, request_id: str, approve: bool) -> None:
+        """An admin's decision on a request, with an optional `comment`."""
+        self.members_only(group)
+        body = self.json_body(("comment",)) if (self.request.body or b"").strip() else {}
+        comment = self.text(body, "comment")
+        self.write_json(await self.service.promotions.decide(group, request_id, approve, comment))
+
+    def text(self, body: dict[str, Any], field: str) -> str:
+        """An optional text field of a body: a string, or absent."""
+        value = body.get(field, "")
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise ApiError(400, "bad_request", f"'{field}' must be a string.")
+        return value.strip()
+
+    def edits(self) -> tuple[str | None, dict[str, str | None]]:
+        """A PATCH body: `description` (a string) and `tags` ({key: value, or null to remove})."""
+        body = self.json_body(("description", "tags"))
+        description, tags = body.get("description"), body.get("tags") or {}
+        if description is not None and not isinstance(description, str):
+            raise ApiError(400, "bad_request", "'description' must be a string.")
+        if not isinstance(tags, dict) or not all(
+            isinstance(value, str) or value is None for value in tags.values()
+        ):
+            raise ApiError(
+                400,
+                "bad_request",
+                "'tags' must map each key to a string, or to null to remove it.",
+            )
+        if description is None and not tags:
+            raise ApiError(400, "bad_request", "Nothing to change: send description or tags.")
+        return description, tags
+
     def write_json(self, payload: Any, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
@@ -236,6 +275,13 @@ class ModelsHandler(MlflowGroupsHandler):
 class ModelHandler(MlflowGroupsHandler):
     @web.authenticated
     @authorized
+    async def patch(self, group: str, name: str) -> None:
+        self.members_only(group)
+        await self.service.promotions.edit(group, name, None, *self.edits())
+        self.write_json(await self.service.model(group, name, refresh=True))
+
+    @web.authenticated
+    @authorized
     async def get(self, group: str, name: str) -> None:
         self.write_json(
             await self.service.model(
@@ -254,11 +300,74 @@ class VersionHandler(MlflowGroupsHandler):
     async def get(self, group: str, name: str, version: str) -> None:
         self.write_json(await self.service.version(group, name, version, self.refresh_requested()))
 
+    @web.authenticated
+    @authorized
+    async def patch(self, group: str, name: str, version: str) -> None:
+        self.members_only(group)
+        if not version.isdigit():
+            raise ApiError(400, "bad_request", "Edit a version by its number, not an alias.")
+        await self.service.promotions.edit(group, name, version, *self.edits())
+        self.write_json(await self.service.version(group, name, version, refresh=True))
+
+
+class AliasHandler(MlflowGroupsHandler):
+    """Set or move (PUT) and remove (DELETE) an alias: 200 when done, 202 with a request when
+    the alias is protected and an admin must approve."""
+
+    @web.authenticated
+    @authorized
+    async def put(self, group: str, name: str, alias: str) -> None:
+        self.members_only(group)
+        body = self.json_body(("version", "reason"))
+        version = body.get("version")
+        if isinstance(version, int) and not isinstance(version, bool):
+            version = str(version)
+        if not isinstance(version, str) or not version:
+            raise ApiError(400, "bad_request", "Say which version the alias points at.",
+                           'Send {"version": "4", "reason": "why"}.')  # fmt: skip
+        status, answer = await self.service.promotions.set_alias(
+            group, name, alias, version, self.text(body, "reason")
+        )
+        self.write_json(answer, status=status)
+
+    @web.authenticated
+    @authorized
+    async def delete(self, group: str, name: str, alias: str) -> None:
+        self.members_only(group)
+        body = self.json_body(("reason",)) if (self.request.body or b"").strip() else {}
+        status, answer = await self.service.promotions.remove_alias(
+            group, name, alias, self.text(body, "reason")
+        )
+        self.write_json(answer, status=status)
+
+
+class RequestsHandler(MlflowGroupsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, group: str) -> None:
+        everything = self.get_query_argument("all", "").lower() in ("1", "true", "yes")
+        self.write_json(await self.service.promotions.requests(group, everything))
+
+
+class RequestApproveHandler(MlflowGroupsHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, group: str, request_id: str) -> None:
+        await self.decide(group, request_id, approve=True)
+
+
+class RequestRejectHandler(MlflowGroupsHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, group: str, request_id: str) -> None:
+        await self.decide(group, request_id, approve=False)
+
 
 class CompareHandler(MlflowGroupsHandler):
     @web.authenticated
     @authorized
     async def get(self, group: str, name: str) -> None:
+        self.members_only(group)
         versions = parse_versions(self.get_query_argument("versions", ""))
         directions = parse_directions(self.get_query_arguments("direction"))
         self.write_json(
@@ -315,7 +424,7 @@ class DeploymentStopHandler(MlflowGroupsHandler):
     @web.authenticated
     @authorized
     async def post(self, group: str, name: str) -> None:
-        self.service.binding(group)  # members only: a stranger learns nothing of the request
+        self.members_only(group)
         self.no_body()
         self.write_json(await self.service.deployments.stop(group, name))
 
@@ -324,7 +433,7 @@ class DeploymentStartHandler(MlflowGroupsHandler):
     @web.authenticated
     @authorized
     async def post(self, group: str, name: str) -> None:
-        self.service.binding(group)  # members only: a stranger learns nothing of the request
+        self.members_only(group)
         self.no_body()
         self.write_json(await self.service.deployments.start(group, name))
 
@@ -396,6 +505,10 @@ def routes() -> list[tuple[str, type[MlflowGroupsHandler]]]:
         (model, ModelHandler),
         (f"{model}/versions/(?P<version>{_SEGMENT})", VersionHandler),
         (f"{model}/compare", CompareHandler),
+        (f"{model}/aliases/(?P<alias>{_SEGMENT})", AliasHandler),
+        (f"{group}/requests", RequestsHandler),
+        (f"{group}/requests/(?P<request_id>{_SEGMENT})/approve", RequestApproveHandler),
+        (f"{group}/requests/(?P<request_id>{_SEGMENT})/reject", RequestRejectHandler),
         # metric keys may hold slashes ("train/loss"): the rest of the path is the key
         (f"{group}/runs/(?P<run_id>{_SEGMENT})/metrics/(?P<key>.+)", MetricHistoryHandler),
         (f"{group}/deployments", DeploymentsHandler),

@@ -46,14 +46,32 @@ class MlflowHttp:
 
         `in_workspace=False` leaves the workspace header out (for the workspace API itself).
         """
+        return await self.request("GET", path, params, timeout=timeout, in_workspace=in_workspace)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        *,
+        timeout: float,
+        in_workspace: bool = True,
+    ) -> tuple[HTTPResponse, float]:
+        """`method` on `path` (a JSON `body`, when given); the 2xx response and seconds taken,
+        or the failure classified as an MlflowError."""
         query = f"?{urlencode(params, doseq=True)}" if params else ""
         headers = dict(self.upstream.headers)
         if not in_workspace:
             headers.pop(WORKSPACE_HEADER, None)
+        if body is not None:
+            headers["Content-Type"] = "application/json"
         request = HTTPRequest(
             self.upstream.url(f"{path}{query}"),
-            method="GET",
+            method=method,
             headers=headers,
+            body=json.dumps(body) if body is not None else None,
+            allow_nonstandard_methods=True,  # MLflow's DELETEs take a JSON body
             connect_timeout=timeout,
             request_timeout=timeout,
             follow_redirects=False,

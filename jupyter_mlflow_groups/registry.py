@@ -427,7 +427,8 @@ def name_filter(name: str) -> tuple[str, bool]:
     return "name LIKE '" + name.replace("'", "_").replace('"', "_") + "'", False
 
 
-def _iso(milliseconds: Any) -> str | None:
+def iso_moment(milliseconds: Any) -> str | None:
+    """MLflow's milliseconds as `2026-12-02T08:39:00Z` (None for none)."""
     if milliseconds in (None, "", 0):
         return None
     moment = dt.datetime.fromtimestamp(int(milliseconds) / 1000, tz=dt.timezone.utc)
@@ -445,8 +446,8 @@ def _model_summary(raw: Mapping[str, Any], ui_url: str | None) -> dict[str, Any]
     return {
         "name": raw.get("name"),
         "description": raw.get("description") or "",
-        "created_at": _iso(raw.get("creation_timestamp")),
-        "last_modified": _iso(raw.get("last_updated_timestamp")),
+        "created_at": iso_moment(raw.get("creation_timestamp")),
+        "last_modified": iso_moment(raw.get("last_updated_timestamp")),
         "latest_version": str(max(latest)) if latest else None,
         "aliases": {a["alias"]: str(a["version"]) for a in raw.get("aliases", [])},
         "tags": _tags(raw.get("tags")),
@@ -461,8 +462,8 @@ def _version_row(
     return {
         "version": number,
         "status": raw.get("status"),
-        "registered_at": _iso(raw.get("creation_timestamp")),
-        "last_modified": _iso(raw.get("last_updated_timestamp")),
+        "registered_at": iso_moment(raw.get("creation_timestamp")),
+        "last_modified": iso_moment(raw.get("last_updated_timestamp")),
         "description": raw.get("description") or "",
         "aliases": sorted(aliases),
         "deployed_by": list(deployed.get(number, [])),
@@ -482,8 +483,8 @@ def _run_detail(raw: Mapping[str, Any], ui_url: str | None) -> dict[str, Any]:
         "run_name": info.get("run_name") or tags.get("mlflow.runName"),
         "experiment_id": experiment,
         "status": info.get("status"),
-        "start_time": _iso(info.get("start_time")),
-        "end_time": _iso(info.get("end_time")),
+        "start_time": iso_moment(info.get("start_time")),
+        "end_time": iso_moment(info.get("end_time")),
         "ui_url": ui_page(ui_url, "experiments", experiment, "runs", str(run_id)),
         "params": {p["key"]: p.get("value", "") for p in data.get("params", [])},
         "metrics": {

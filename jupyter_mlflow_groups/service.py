@@ -25,10 +25,12 @@ from .bindings import (
     BASE_MANAGED_VARIABLES,
     SUPPRESS_URLS_VARIABLE,
     GroupBinding,
+    RegistryPolicy,
     UnusableBinding,
     env_for,
     group_root,
     summarize,
+    writer_env,
 )
 from .cache import TtlCache
 from .contract import GROUP_VARIABLE, TOKEN_VARIABLE, URL_VARIABLE, mask_uri
@@ -38,6 +40,7 @@ from .errors import ApiError, MlflowError
 from .groups import GroupResolver
 from .kernel_tokens import KernelTokens
 from .managed import ManagedServers
+from .promotion import Actor, Promotions
 from .registry import GroupConnection, RegistryService
 from .secrets import has_references, resolve
 from .settings import Settings
@@ -69,6 +72,9 @@ class MlflowGroupsService:
         self.clients = HttpClients()  # the server's own reads (registry, status)
         self.sessions = ProxySessions()  # what members' requests stream through
         self.registry = RegistryService(self.clients, settings.request_timeout, self.cache)
+        self.promotions = Promotions(
+            self, self.clients, settings.request_timeout, on_change=self.registry.invalidate
+        )
         self.managed = ManagedServers(log)
         self.deployments = DeploymentManager(
             self, log, settings, on_change=lambda group: self.registry.invalidate(group)
@@ -200,6 +206,22 @@ class MlflowGroupsService:
         """The group's MLflow, if the user is in the group and its binding is usable."""
         binding = self.binding(group)
         return GroupConnection(group, self._reachable(binding), self.ui_url(binding))
+
+    def writer(self, group: str) -> tuple[GroupConnection, RegistryPolicy, Actor]:
+        """The group's MLflow as the server writes to it (with `registry.write_env`, when the
+        binding has it), the group's policy, and who asks."""
+        binding = self.binding(group)
+        upstream = self._reachable(binding)
+        if binding.registry.write_env and binding.mode != "managed":
+            try:
+                env = writer_env(binding)
+            except UnusableBinding as error:
+                raise MlflowError(
+                    "not_configured", f"MLflow is not configured for group '{group}': {error}"
+                ) from None
+            upstream = replace(Upstream.from_env(env), label=upstream.shown)
+        actor = Actor(self.user, self.user in binding.admins)
+        return GroupConnection(group, upstream, self.ui_url(binding)), binding.registry, actor
 
     def _reachable(self, binding: GroupBinding) -> Upstream:
         """upstream_of(binding), or the `not_configured` error that says why there is none."""

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from jupyter_mlflow_groups.bindings import UnusableBinding, env_for, parse_binding, summarize
+from jupyter_mlflow_groups.bindings import (
+    UnusableBinding,
+    env_for,
+    parse_binding,
+    secret_values,
+    summarize,
+    writer_env,
+)
 
 BASIC = {"MLFLOW_TRACKING_USERNAME": "svc", "MLFLOW_TRACKING_PASSWORD": "pw"}
 
@@ -193,6 +202,40 @@ def test_a_reference_that_stops_resolving_makes_the_binding_unusable(tmp_path):
             "non-empty user name",
         ),
         ({"tracking_uri": "http://h", "root": "relative/dir"}, "root", "absolute path"),
+        (
+            {"tracking_uri": "http://h", "registry": {"write": "everyone"}},
+            "registry.write",
+            "must be one of members, admins, nobody",
+        ),
+        (
+            {"tracking_uri": "http://h", "registry": {"protected_alias": ["champion"]}},
+            "registry.protected_alias",
+            "did you mean 'protected_aliases'",
+        ),
+        (
+            {"tracking_uri": "http://h", "registry": {"protected_aliases": "champion"}},
+            "registry.protected_aliases",
+            "must be a list of names",
+        ),
+        (
+            {"tracking_uri": "http://h", "registry": {"protected_aliases": ["champion", "v2"]}},
+            "registry.protected_aliases[1]",
+            "'v2' is not an alias name",
+        ),
+        (
+            {"tracking_uri": "http://h", "registry": {"write_env": {"AWS_SECRET_ACCESS_KEY": "x"}}},
+            "registry.write_env.AWS_SECRET_ACCESS_KEY",
+            "only credentials go here",
+        ),
+        (
+            {
+                "tracking_uri": "http://h",
+                "registry": {"write_env": {"MLFLOW_TRACKING_USERNAME": "w"}},
+            },
+            "registry.write_env.MLFLOW_TRACKING_PASSWORD",
+            "needs both",
+        ),
+        ({"tracking_uri": "http://h", "registry": ["members"]}, "registry", "must be a mapping"),
         (
             {"tracking_uri": "http://h", "deploy": {"rooot": "/x"}},
             "deploy.rooot",
@@ -405,3 +448,46 @@ def test_a_problem_with_a_resolved_uri_never_echoes_the_secret(monkeypatch):
     (problem,) = binding.problems
     assert problem.field == "tracking_uri" and "unsupported scheme" in problem.message
     assert "secret-in-url" not in str(problem) and "${env:TEAM_URL}" in problem.message
+
+
+def test_the_registry_policy_defaults_to_members_writing_and_nothing_protected():
+    policy = parse_binding("team", {"tracking_uri": "http://h"}).registry
+    assert (policy.write, policy.protected_aliases, dict(policy.write_env)) == ("members", (), {})
+
+
+def test_write_credentials_replace_the_kernels_own_and_are_never_a_kernel_s(monkeypatch):
+    monkeypatch.setenv("TEST_WRITER_PASSWORD", "writer-pw-never-in-kernels")
+    binding = parse_binding(
+        "team",
+        {
+            "tracking_uri": "http://h",
+            "tracking_env": {
+                "MLFLOW_TRACKING_USERNAME": "reader",
+                "MLFLOW_TRACKING_PASSWORD": "reader-pw",
+                "MLFLOW_TRACKING_INSECURE_TLS": "true",
+            },
+            "registry": {
+                "protected_aliases": ["champion"],
+                "write_env": {
+                    "MLFLOW_TRACKING_USERNAME": "writer",
+                    "MLFLOW_TRACKING_PASSWORD": "${env:TEST_WRITER_PASSWORD}",
+                },
+            },
+        },
+    )
+    assert binding.valid, binding.problems
+    assert binding.registry.protects("champion") and not binding.registry.protects("staging")
+    kernel = env_for(binding)
+    assert kernel["MLFLOW_TRACKING_USERNAME"] == "reader"
+    assert "writer-pw-never-in-kernels" not in kernel.values()
+    writer = writer_env(binding)
+    assert (writer["MLFLOW_TRACKING_USERNAME"], writer["MLFLOW_TRACKING_PASSWORD"]) == (
+        "writer",
+        "writer-pw-never-in-kernels",
+    )
+    assert writer["MLFLOW_TRACKING_INSECURE_TLS"] == "true"  # the rest of the binding stays
+    assert "TEST_WRITER_PASSWORD" in binding.referenced_variables()  # no kernel inherits it
+    assert "writer-pw-never-in-kernels" in secret_values(binding)
+    shown = json.dumps(summarize(binding))
+    assert "writer" not in shown and "TEST_WRITER_PASSWORD" not in shown
+    assert summarize(binding)["registry"] == {"write": "members", "protected_aliases": ["champion"]}

@@ -195,6 +195,11 @@ BODY_ENDPOINTS = [
     (("groups", "team-a", "deployments"), "POST", {"name": "d", "model": "m", "version": "1"}),
     (("groups", "team-a", "deployments", "d", "stop"), "POST", {}),  # no body, or an empty one
     (("groups", "team-a", "deployments", "d", "start"), "POST", {}),
+    (("groups", "team-a", "models", "m", "aliases", "champion"), "PUT", {"version": "1"}),
+    (("groups", "team-a", "models", "m"), "PATCH", {"description": "d"}),
+    (("groups", "team-a", "models", "m", "versions", "1"), "PATCH", {"tags": {"k": "v"}}),
+    (("groups", "team-a", "requests", "r1", "approve"), "POST", {}),
+    (("groups", "team-a", "requests", "r1", "reject"), "POST", {}),
 ]
 
 
@@ -217,10 +222,15 @@ def test_every_body_taking_route_is_covered():
     """A new endpoint with a body must join BODY_ENDPOINTS above."""
     from jupyter_mlflow_groups.handlers import (
         ActiveGroupHandler,
+        AliasHandler,
         DeploymentsHandler,
         DeploymentStartHandler,
         DeploymentStopHandler,
+        ModelHandler,
         NotFoundHandler,
+        RequestApproveHandler,
+        RequestRejectHandler,
+        VersionHandler,
         routes,
     )
 
@@ -235,6 +245,11 @@ def test_every_body_taking_route_is_covered():
         (DeploymentsHandler, "post"),
         (DeploymentStopHandler, "post"),
         (DeploymentStartHandler, "post"),
+        (AliasHandler, "put"),
+        (ModelHandler, "patch"),
+        (VersionHandler, "patch"),
+        (RequestApproveHandler, "post"),
+        (RequestRejectHandler, "post"),
     }
 
 

@@ -149,6 +149,38 @@ class ServerClient:
         path = f"groups/{_segment(group)}/runs/{_segment(run_id)}/metrics/{quote(key, safe='/')}"
         return self._request("GET", path, {"refresh": "1"} if refresh else None)
 
+    # -- promotion ----------------------------------------------------------------------------
+
+    def set_alias(
+        self, group: str, name: str, alias: str, version: str, reason: str = ""
+    ) -> dict[str, Any]:
+        """Point `alias` at `version`: `applied` with its `record`, or a `request` an admin
+        must approve (a protected alias)."""
+        body = {"version": str(version), "reason": reason}
+        return self._request("PUT", self._alias_path(group, name, alias), body=body)
+
+    def remove_alias(self, group: str, name: str, alias: str, reason: str = "") -> dict[str, Any]:
+        return self._request(
+            "DELETE", self._alias_path(group, name, alias), body={"reason": reason}
+        )
+
+    def requests(self, group: str, everything: bool = False) -> dict[str, Any]:
+        """The group's pending alias requests (every recorded change, with `everything`)."""
+        params = {"all": "1"} if everything else None
+        return self._request("GET", f"groups/{_segment(group)}/requests", params)
+
+    def decide(
+        self, group: str, request_id: str, approve: bool, comment: str = ""
+    ) -> dict[str, Any]:
+        """An admin approves (the change is made) or rejects a request; the request."""
+        action = "approve" if approve else "reject"
+        path = f"groups/{_segment(group)}/requests/{_segment(request_id)}/{action}"
+        return self._request("POST", path, body={"comment": comment})
+
+    @staticmethod
+    def _alias_path(group: str, name: str, alias: str) -> str:
+        return f"groups/{_segment(group)}/models/{_segment(name)}/aliases/{_segment(alias)}"
+
     # -- deployments ---------------------------------------------------------------------------
 
     def deployments(self, group: str) -> dict[str, Any]:

@@ -51,6 +51,15 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
         "versions side by side: metrics (the best marked), params, tags (VERSION: a number or "
         "@alias)",
     ),
+    "promote": (
+        ("NAME...", "VERSION", "@ALIAS"),
+        "point an alias at a version; a protected alias becomes a request the group's admins "
+        "approve",
+    ),
+    "unalias": (("NAME...", "@ALIAS"), "remove an alias (a protected one: ask the admins to)"),
+    "requests": ((), "the group's pending alias requests (--all: every recorded change)"),
+    "approve": (("REQUEST",), "approve a request: the change is made (the group's admins)"),
+    "reject": (("REQUEST",), "reject a request (the group's admins)"),
     "browse": ((), "the model browser"),
     "deploy": (("NAME...", "VERSION"), "deploy a version (VERSION: a number or @alias)"),
     "deployments": ((), "the group's deployments"),
@@ -96,9 +105,15 @@ def _parser(command: str) -> _Parser:
     for name in names:
         metavar = name.strip("[].")
         nargs = "?" if name.startswith("[") else "+" if name.endswith("...") else None
-        parser.add_argument(metavar.lower(), metavar=metavar, nargs=nargs)
+        parser.add_argument(metavar.lstrip("@").lower(), metavar=metavar, nargs=nargs)
     if command == "compare":
         parser.add_argument("--diff", action="store_true", help="only what differs")
+    if command in ("promote", "unalias"):
+        parser.add_argument("--reason", default="", help="why: the record and reviewers see it")
+    if command in ("approve", "reject"):
+        parser.add_argument("--comment", default="", help="a word for the requester")
+    if command == "requests":
+        parser.add_argument("--all", action="store_true", help="decided requests and changes too")
     if command == "deploy":
         parser.add_argument(
             "--to", metavar="DEPLOYMENT", help="deploy at once to this deployment (new or existing)"
@@ -425,6 +440,72 @@ def _compare(args: argparse.Namespace) -> Any:
     return frame.set_index(["section", "key"])
 
 
+def _promote(args: argparse.Namespace) -> None:
+    client = _client()
+    group, name, alias = client.default_group(), " ".join(args.name), args.alias.lstrip("@")
+    _say_change(client.set_alias(group, name, alias, args.version, args.reason))
+
+
+def _unalias(args: argparse.Namespace) -> None:
+    client = _client()
+    group, name, alias = client.default_group(), " ".join(args.name), args.alias.lstrip("@")
+    _say_change(client.remove_alias(group, name, alias, args.reason))
+
+
+def _say_change(answer: dict[str, Any]) -> None:
+    if answer["applied"]:
+        print(f"{_change_text(answer['record'])}: done.")
+        return
+    request = answer["request"]
+    print(
+        f"{_change_text(request)}: @{request['alias']} is protected, so this is a request "
+        f"({request['id']}) that the group's admins approve or reject "
+        "(%mlflow_group requests lists it)."
+    )
+
+
+def _change_text(record: dict[str, Any]) -> str:
+    alias, model = f"@{record['alias']}", f"'{record['model']}'"
+    before = f" (was v{record['previous']})" if record.get("previous") else ""
+    if record["action"] == "remove":
+        return f"Remove {alias} of {model}{before}"
+    return f"Point {alias} of {model} at v{record['version']}{before}"
+
+
+def _requests(args: argparse.Namespace) -> Any:
+    client = _client()
+    group = client.default_group()
+    requests = client.requests(group, everything=args.all)["requests"]
+    import pandas as pd
+
+    if not requests:
+        what = "recorded alias changes" if args.all else "pending requests"
+        print(f"Group '{group}' has no {what}.")
+    columns = ["id", "model", "alias", "action", "version", "previous", "status"]
+    columns += ["requested_by", "requested_at", "reason", "decided_by", "decided_at", "comment"]
+    frame = pd.DataFrame([{c: r.get(c) for c in columns} for r in requests], columns=columns)
+    for column in ("requested_at", "decided_at"):
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    return frame
+
+
+def _approve(args: argparse.Namespace) -> None:
+    _decide(args, approve=True)
+
+
+def _reject(args: argparse.Namespace) -> None:
+    _decide(args, approve=False)
+
+
+def _decide(args: argparse.Namespace, approve: bool) -> None:
+    client = _client()
+    request = client.decide(client.default_group(), args.request, approve, args.comment)
+    verdict = "Approved" if approve else "Rejected"
+    print(
+        f"{verdict} request {request['id']} of {request['requested_by']}: {_change_text(request)}."
+    )
+
+
 def _browse(args: argparse.Namespace) -> None:
     from IPython.display import display
 
@@ -521,6 +602,11 @@ SUBCOMMANDS: dict[str, Callable[[argparse.Namespace], Any]] = {
     "versions": _versions,
     "show": _show,
     "compare": _compare,
+    "promote": _promote,
+    "unalias": _unalias,
+    "requests": _requests,
+    "approve": _approve,
+    "reject": _reject,
     "browse": _browse,
     "deploy": _deploy,
     "deployments": _deployments,

@@ -26,6 +26,15 @@ USAGE = """\
   %mlflow_group compare NAME VERSION VERSION... [--diff]
                                    versions side by side (metrics, best marked;
                                    params; tags), as a pandas DataFrame
+  %mlflow_group promote NAME VERSION @ALIAS [--reason TEXT]
+                                   point an alias at a version (a protected
+                                   alias: a request the group's admins review)
+  %mlflow_group unalias NAME @ALIAS [--reason TEXT]
+                                   remove an alias (or ask to)
+  %mlflow_group requests [--all]   the group's pending alias requests
+  %mlflow_group approve REQUEST [--comment TEXT]
+  %mlflow_group reject REQUEST [--comment TEXT]
+                                   decide a request (the group's admins)
   %mlflow_group browse             the model browser
   %mlflow_group deploy NAME VERSION [--to DEPLOYMENT]
                                    deploy a version, following the copy live
@@ -41,6 +50,7 @@ Examples:
   %mlflow_group versions fraud detector
   %mlflow_group show fraud detector @champion
   %mlflow_group compare fraud detector 3 @champion --diff
+  %mlflow_group promote fraud detector 4 @champion --reason "better recall"
   %mlflow_group deploy fraud detector @champion --to fraud-prod
   %mlflow_group stop fraud-prod
 """

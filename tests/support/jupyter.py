@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
@@ -29,11 +30,22 @@ class JupyterClient:
         self.token = token
 
     def request(self, method: str, path: str, body: Any = None) -> Any:
+        with self._open(method, path, body) as response:
+            return json.loads(response.read() or b"null")
+
+    def _open(self, method: str, path: str, body: Any) -> Any:
         data = json.dumps(body).encode() if body is not None else (b"" if method != "GET" else None)
         request = urllib.request.Request(f"{self.url}{path}", data=data, method=method)
         request.add_header("Authorization", f"token {self.token}")
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return json.loads(response.read() or b"null")
+        return urllib.request.urlopen(request, timeout=60)
+
+    def answer(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        """(status, JSON body) of a request, errors included."""
+        try:
+            with self._open(method, path, body) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
 
     def start_kernel(self, name: str = "python3") -> str:
         return self.request("POST", "/api/kernels", {"name": name})["id"]
