@@ -125,6 +125,12 @@ class MlflowGroupsApp(ExtensionApp):
         180.0, help="Seconds a deployment's model server may take to answer /ping."
     ).tag(config=True)
 
+    follow_interval = Float(
+        30.0,
+        help="""Seconds between checks of the aliases that deployments follow (one MLflow call
+        per followed model and alias); 0 stops following.""",
+    ).tag(config=True)
+
     @default("groups_root")
     def _default_groups_root(self) -> str:
         return str(Path(self.state_dir) / "groups")
@@ -198,6 +204,7 @@ class MlflowGroupsApp(ExtensionApp):
             copy_threads=self.copy_threads,
             max_copies=self.max_copies,
             serve_timeout=self.serve_timeout,
+            follow_interval=self.follow_interval,
             links=Links(serverapp.base_url),
             server_url=kernel_api_url(serverapp),
             server_tokens=lambda: [serverapp.identity_provider.token],

@@ -393,8 +393,11 @@ class DeploymentsHandler(MlflowGroupsHandler):
     @web.authenticated
     @authorized
     async def post(self, group: str) -> None:
-        body = self.json_body(DEPLOY_FIELDS)
+        body = self.json_body((*DEPLOY_FIELDS, "follow"))
         fields = {key: body.get(key) for key in DEPLOY_FIELDS}
+        follow = body.get("follow", False)
+        if not isinstance(follow, bool):
+            raise ApiError(400, "bad_request", "'follow' must be true or false.")
         for key, value in fields.items():
             if not (isinstance(value, str) and value.strip()):
                 raise ApiError(
@@ -404,7 +407,7 @@ class DeploymentsHandler(MlflowGroupsHandler):
                     "A deployment is a name (like fraud-prod), a registered model and one of "
                     "its versions: a number (like 3) or an alias (like @champion).",
                 )
-        job = await self.service.deployments.deploy(group, **fields)
+        job = await self.service.deployments.deploy(group, **fields, follow=follow)
         self.write_json({"job": job.to_json()}, status=202)
 
 

@@ -189,6 +189,20 @@ class RegistryService:
         )
         return comparison(connection.group, name, versions, details, directions)
 
+    async def alias_version(self, connection: GroupConnection, name: str, alias: str) -> str | None:
+        """The version `alias` names now (None when it names none), asked of MLflow each time:
+        one cheap call, for following."""
+        try:
+            body = await self._get(
+                connection, "/registered-models/alias", {"name": name, "alias": alias}
+            )
+        except MlflowError as error:
+            if error.code in ("not_found", "bad_request"):  # MLflow's answers to a missing alias
+                return None
+            raise
+        version = (body.get("model_version") or {}).get("version")
+        return str(version) if version is not None else None
+
     async def metric_history(
         self, connection: GroupConnection, run_id: str, key: str, refresh: bool = False
     ) -> dict[str, Any]:

@@ -278,6 +278,9 @@ class MlflowGroupsService:
         """The binding of a group the user is in (403/404 otherwise)."""
         return self.resolver.binding(self.user, group)
 
+    async def alias_version(self, group: str, model: str, alias: str) -> str | None:
+        return await self.registry.alias_version(self.connection(group), model, alias)
+
     def bindings_for_startup(self) -> list[GroupBinding]:
         bindings = self.store.latest()
         mine = (bindings.groups[name] for name in self.resolver.groups_of(self.user, bindings))

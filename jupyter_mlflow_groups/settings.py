@@ -21,6 +21,7 @@ class Settings:
     copy_threads: int = 16
     max_copies: int = 4
     serve_timeout: float = 180.0
+    follow_interval: float = 30.0  # seconds between checks of followed aliases (0: never)
     links: Links = field(default_factory=lambda: Links("/"))
     #: how kernels on this machine reach the server's API (None: they cannot, over HTTP);
     #: a callable, read at each kernel start, because the port is only final once bound

@@ -51,6 +51,8 @@ class Job:
     invocations_url: str | None = None
     created_at: str = field(default_factory=now)
     finished_at: str | None = None
+    follow: bool = False  # the deployment follows `requested` (an @alias) from now on
+    following: str | None = None  # started by the alias moving (to this version), not a person
     # not part of the API
     process: asyncio.subprocess.Process | None = field(default=None, repr=False)
     cancel_requested: bool = field(default=False, repr=False)
@@ -116,4 +118,6 @@ class Job:
             "created_by": self.created_by,
             "created_at": self.created_at,
             "finished_at": self.finished_at,
+            "follow": self.follow,
+            "followed": self.following is not None,
         }

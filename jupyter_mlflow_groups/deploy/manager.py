@@ -22,6 +22,7 @@ from ..processes import private_root
 from ..secrets import redact
 from ..settings import Settings
 from ..upstream import Upstream
+from .follow import AliasFollower
 from .jobs import Job
 from .layout import (
     JOBS_LOG,
@@ -58,6 +59,8 @@ class GroupAccess(Protocol):
 
     def ui_url(self, binding: GroupBinding) -> str | None: ...  # the group's MLflow UI
 
+    async def alias_version(self, group: str, model: str, alias: str) -> str | None: ...
+
 
 @dataclass(frozen=True)
 class _Context:
@@ -87,6 +90,7 @@ class DeploymentManager:
         self.copy_timeout = settings.request_timeout  # each MLflow call of a copy
         self._copy_slots = asyncio.Semaphore(settings.max_copies)  # the rest wait, queued
         self.servers = LocalServers(settings.serve_timeout)
+        self.follower = AliasFollower(self, access.alias_version, settings.follow_interval, log)
         self.on_change = on_change
         self.jobs: dict[str, Job] = {}
         self._active: dict[tuple[str, str], Job] = {}
@@ -127,6 +131,22 @@ class DeploymentManager:
             return self._describe_new(job)
         return self._describe(context, record)
 
+    async def followed(self) -> list[tuple[str, DeploymentRecord]]:
+        """Every serving deployment of the user's groups that follows an alias."""
+        found = []
+        for binding in self.access.bindings_for_startup():
+            try:
+                context = await self._context_for(binding)
+            except Exception:  # an area that cannot be opened: said at start-up; skip it
+                continue
+            records = await asyncio.to_thread(context.store.all)
+            found += [(binding.name, r) for r in records if r.follow and r.status == "serving"]
+        return found
+
+    def busy_deployments(self) -> set[tuple[str, str]]:
+        """(group, name) of the deployments a job is changing now."""
+        return set(self._active)
+
     async def deployed_by(self, group: str, model: str) -> Mapping[str, list[str]]:
         """Which deployments serve each version of a model ("Deployed By")."""
         context = await self._context(group)
@@ -154,8 +174,18 @@ class DeploymentManager:
 
     # -- changing --------------------------------------------------------------------------------
 
-    async def deploy(self, group: str, name: str, model: str, version: str) -> Job:
-        """Start a job that makes deployment `name` serve `models:/model/version`."""
+    async def deploy(
+        self,
+        group: str,
+        name: str,
+        model: str,
+        version: str,
+        follow: bool = False,
+        following: str | None = None,
+    ) -> Job:
+        """Start a job that makes deployment `name` serve `models:/model/version`; with
+        `follow` (`version` an @alias), the deployment follows the alias from then on;
+        `following`: the version the alias moved to (a job the alias's move started)."""
         try:
             check_deployment_name(name)
         except UnsafePath as error:
@@ -167,6 +197,13 @@ class DeploymentManager:
         ):
             raise ApiError(
                 400, "bad_request", f"'{version}' is neither a version number nor an @alias."
+            )
+        if follow and not version.startswith("@"):
+            raise ApiError(
+                400,
+                "bad_request",
+                f"A deployment follows an alias, not version {version}.",
+                "Deploy an alias, like @champion, to follow it.",
             )
         context = await self._context(group)
         self.access.start_managed(context.binding)
@@ -185,6 +222,8 @@ class DeploymentManager:
             model=model,
             requested=version,
             created_by=self.access.user,
+            follow=follow,
+            following=following,
         )
         self.jobs[job.id] = job
         self._active[(group, name)] = job
@@ -301,6 +340,8 @@ class DeploymentManager:
             await self._put_back()
         finally:
             self._resumed.set()
+        if self.follower.interval > 0 and not self._stopped:
+            self._spawn(self.follower.run())  # cancelled with the other tasks at shutdown
 
     async def _put_back(self) -> None:
         for binding in self.access.bindings_for_startup():
@@ -358,9 +399,22 @@ class DeploymentManager:
         self._queued.pop(job.id, None)
         if isinstance(outcome, tuple):
             job.fail(*outcome)
+            if job.following:  # the previous version serves on: say why it is not the new one
+                await self._unfollowed(job, context, outcome[1])
         else:
             job.end(outcome)
         self.log.info("MLflow groups: job %s %s", job.id, job.state)
+
+    async def _unfollowed(self, job: Job, context: _Context, reason: str) -> None:
+        record = await asyncio.to_thread(context.store.get, job.deployment)
+        if record is None:
+            return
+        message = (
+            f"Could not follow {job.requested} to v{job.following}: {reason}. "
+            f"v{record.version} serves on; the next move of {job.requested} is tried again."
+        )
+        await asyncio.to_thread(context.store.set_message, job.deployment, message)
+        self.on_change(job.group)
 
     async def _attempt(
         self, job: Job, context: _Context, layout: DeploymentLayout
@@ -469,13 +523,16 @@ class DeploymentManager:
         record = DeploymentRecord(
             name=job.deployment, model=job.model, version=job.version, requested=job.requested,
             status="serving", target=target, updated_at=now(), updated_by=job.created_by,
-            release=str(release),
+            release=str(release), follow=job.follow,
         )  # fmt: skip
+        from_version = previous.version if previous else None
+        note = f"followed {job.requested} from v{from_version} to v{job.version}"
         await asyncio.to_thread(
             context.store.switch,
             record,
             job=job.id,
-            from_version=previous.version if previous else None,
+            from_version=from_version,
+            note=note if job.following else None,
         )
         await asyncio.to_thread(
             layout.prune, {release} | ({previous_release} if previous_release else set())
@@ -582,7 +639,7 @@ class DeploymentManager:
             "requested": job.requested, "model_uri": None, "status": "deploying", "endpoint": None,
             "invocations_url": None, "path": None, "target": None, "updated_at": job.created_at,
             "updated_by": job.created_by, "job": job.id, "message": None, "history": [],
-            "ui_url": None,
+            "ui_url": None, "follow": job.follow,
         }  # fmt: skip
 
     def _spawn(self, coroutine: Awaitable[Any]) -> asyncio.Task[Any]:

@@ -41,6 +41,11 @@ create table if not exists history (
     job text not null
 );
 """
+#: Columns added since the first files were written: (table, column, declaration).
+_ADDED_COLUMNS = (
+    ("deployments", "follow", "integer not null default 0"),  # redeploy when the alias moves
+    ("history", "note", "text"),  # e.g. "followed @champion from v3 to v4"
+)
 
 
 def now() -> str:
@@ -59,6 +64,7 @@ class DeploymentRecord:
     updated_by: str
     release: str | None = None
     message: str | None = None
+    follow: bool = False  # `requested` is an @alias, and the deployment follows it
     history: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -76,6 +82,15 @@ class DeploymentStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._transaction() as connection:
             connection.executescript(_SCHEMA)
+            for table, column, declaration in _ADDED_COLUMNS:
+                present = {row["name"] for row in connection.execute(f"pragma table_info({table})")}
+                if column in present:
+                    continue
+                try:  # a file written by an earlier version
+                    connection.execute(f"alter table {table} add column {column} {declaration}")
+                except sqlite3.OperationalError as error:
+                    if "duplicate column" not in str(error):  # added meanwhile by another opener
+                        raise
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -112,22 +127,27 @@ class DeploymentStore:
         return served
 
     def switch(
-        self, record: DeploymentRecord, *, job: str, from_version: str | None
+        self,
+        record: DeploymentRecord,
+        *,
+        job: str,
+        from_version: str | None,
+        note: str | None = None,
     ) -> DeploymentRecord:
         """Store the record of a deployment that now serves a new version, with its history."""
         with self._transaction() as connection:
             connection.execute(
                 "insert or replace into deployments (name, model, version, requested, status,"
-                " release, target, updated_at, updated_by, message)"
+                " release, target, updated_at, updated_by, message, follow)"
                 " values (:name, :model, :version, :requested, :status, :release, :target,"
-                " :updated_at, :updated_by, :message)",
+                " :updated_at, :updated_by, :message, :follow)",
                 {k: v for k, v in record.to_json().items() if k != "history"},
             )
             connection.execute(
-                "insert into history (name, at, by, model, from_version, to_version, job)"
-                " values (?, ?, ?, ?, ?, ?, ?)",
+                "insert into history (name, at, by, model, from_version, to_version, job, note)"
+                " values (?, ?, ?, ?, ?, ?, ?, ?)",
                 (record.name, record.updated_at, record.updated_by, record.model, from_version,
-                 record.version, job),
+                 record.version, job, note),
             )  # fmt: skip
             return self._record(
                 connection,
@@ -143,6 +163,11 @@ class DeploymentStore:
                 (status, message, name),
             )
 
+    def set_message(self, name: str, message: str | None) -> None:
+        """Say something of a deployment without changing its status (a follow that failed)."""
+        with self._transaction() as connection:
+            connection.execute("update deployments set message = ? where name = ?", (message, name))
+
     def delete(self, name: str) -> None:
         with self._transaction() as connection:
             connection.execute("delete from deployments where name = ?", (name,))
@@ -151,9 +176,10 @@ class DeploymentStore:
     @staticmethod
     def _record(connection: sqlite3.Connection, row: sqlite3.Row) -> DeploymentRecord:
         history = connection.execute(
-            "select at, by, model, from_version, to_version, job from history where name = ?"
-            " order by id desc",
+            "select at, by, model, from_version, to_version, job, note from history"
+            " where name = ? order by id desc",
             (row["name"],),
         ).fetchall()
         fields = {key: value for key, value in dict(row).items() if key in _RECORD_FIELDS}
+        fields["follow"] = bool(fields.get("follow"))
         return DeploymentRecord(**fields, history=[dict(entry) for entry in history])

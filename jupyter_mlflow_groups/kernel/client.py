@@ -189,9 +189,12 @@ class ServerClient:
     def deployment(self, group: str, name: str) -> dict[str, Any]:
         return self._request("GET", f"groups/{_segment(group)}/deployments/{_segment(name)}")
 
-    def deploy(self, group: str, name: str, model: str, version: str) -> dict[str, Any]:
-        """Start a deployment job; returns the job (poll it with `job`)."""
-        body = {"name": name, "model": model, "version": str(version)}
+    def deploy(
+        self, group: str, name: str, model: str, version: str, follow: bool = False
+    ) -> dict[str, Any]:
+        """Start a deployment job; returns the job (poll it with `job`). With `follow` (an
+        @alias), the deployment redeploys by itself whenever the alias moves."""
+        body = {"name": name, "model": model, "version": str(version), "follow": follow}
         return self._request("POST", f"groups/{_segment(group)}/deployments", body=body)["job"]
 
     def delete_deployment(self, group: str, name: str) -> dict[str, Any]:

@@ -118,6 +118,9 @@ def _parser(command: str) -> _Parser:
         parser.add_argument(
             "--to", metavar="DEPLOYMENT", help="deploy at once to this deployment (new or existing)"
         )
+        parser.add_argument(
+            "--follow", action="store_true", help="(an @alias) redeploy whenever the alias moves"
+        )
     return parser
 
 
@@ -523,9 +526,15 @@ def _deploy(args: argparse.Namespace) -> None:
     from .widgets import DeployPanel
 
     name = " ".join(args.name)
-    display(
-        DeployPanel(name, args.version, client=_client(), deployment=args.to, start=bool(args.to))
+    panel = DeployPanel(
+        name,
+        args.version,
+        client=_client(),
+        deployment=args.to,
+        start=bool(args.to),
+        follow=args.follow,
     )
+    display(panel)
 
 
 def _deployments(args: argparse.Namespace) -> Any:
@@ -537,9 +546,13 @@ def _deployments(args: argparse.Namespace) -> Any:
     if not deployments:
         print(f"Group '{group}' has no deployments yet: %mlflow_group deploy NAME VERSION.")
     columns = ["name", "model", "version", "status", "invocations_url", "updated_at"]
-    columns += ["updated_by"]
+    columns += ["updated_by", "follows"]
     rows = [
-        {**{c: d.get(c) for c in columns}, "invocations_url": _full_url(client, d)}
+        {
+            **{c: d.get(c) for c in columns},
+            "invocations_url": _full_url(client, d),
+            "follows": d["requested"] if d.get("follow") else None,
+        }
         for d in deployments
     ]
     frame = pd.DataFrame(rows, columns=columns)

@@ -36,8 +36,9 @@ USAGE = """\
   %mlflow_group reject REQUEST [--comment TEXT]
                                    decide a request (the group's admins)
   %mlflow_group browse             the model browser
-  %mlflow_group deploy NAME VERSION [--to DEPLOYMENT]
+  %mlflow_group deploy NAME VERSION [--to DEPLOYMENT] [--follow]
                                    deploy a version, following the copy live
+                                   (--follow, for an @alias: redeploy when it moves)
   %mlflow_group deployments        the group's deployments, as a pandas DataFrame
   %mlflow_group stop DEPLOYMENT    stop serving a deployment (it stays stopped)
   %mlflow_group start DEPLOYMENT   serve a stopped deployment again; how to call it

@@ -71,9 +71,11 @@ class DeployPanel(Panel):
         on_back: Callable[[], Any] | None = None,
         deployment: str | None = None,
         start: bool = False,
+        follow: bool = False,
     ) -> None:
         """`deployment` preselects a deployment (an existing one, or the name of a new one);
-        `start` deploys at once (`%mlflow_group deploy ... --to NAME`)."""
+        `start` deploys at once (`%mlflow_group deploy ... --to NAME`); `follow` (for an
+        @alias) ticks "Follow": the deployment redeploys by itself when the alias moves."""
         super().__init__(client, layout=widgets.Layout(width="100%"))
         self.model, self.version = model, str(version)
         self.group = group
@@ -90,6 +92,12 @@ class DeployPanel(Panel):
         self.deploy_button = button(
             "Deploy", lambda: self.attempt(self.start), icon="rocket", button_style="primary"
         )
+        self.follow = widgets.Checkbox(
+            value=follow,
+            description=f"Follow {self.version}: redeploy when it moves",
+            indent=False,
+            layout=widgets.Layout(display=None if self.version.startswith("@") else "none"),
+        )
         self.cancel_button = button("Cancel", lambda: self.attempt(self.cancel), icon="stop")
         self.cancel_button.layout.display = "none"  # offered only while a cancel can work
         self.bar = widgets.FloatProgress(
@@ -103,6 +111,7 @@ class DeployPanel(Panel):
         controls = [
             header,
             widgets.HBox([self.target, self.name]),
+            self.follow,
             widgets.HBox([self.deploy_button, self.cancel_button]),
         ]
         if on_back is not None:
@@ -148,9 +157,12 @@ class DeployPanel(Panel):
             raise NotSent("Give the new deployment a name.", NAME_HINT)
         self.finished.clear()
         self.result.children = []
-        self.job = self.client.deploy(self.group, self.deployment_name, self.model, self.version)
+        follow = self.follow.value and self.version.startswith("@")
+        self.job = self.client.deploy(
+            self.group, self.deployment_name, self.model, self.version, follow=follow
+        )
         self.deploy_button.disabled = True
-        self.target.disabled = self.name.disabled = True
+        self.target.disabled = self.name.disabled = self.follow.disabled = True
         self.bar.value = 0.0
         self.bar.layout.display = None if self.live else "none"
         self._render(self.job)
@@ -172,7 +184,7 @@ class DeployPanel(Panel):
             self.show_problem(error)
         finally:
             self.deploy_button.disabled = False
-            self.target.disabled = self.name.disabled = False
+            self.target.disabled = self.name.disabled = self.follow.disabled = False
             self.cancel_button.layout.display = "none"
             self.finished.set()
 
@@ -193,9 +205,10 @@ class DeployPanel(Panel):
         if job["state"] == "done":
             self.bar.value = 1.0
             resolved = f" (version {job['version']})" if self.version.startswith("@") else ""
+            following = f" It follows {self.version} from now on." if job.get("follow") else ""
             self.progress.value = esc(
                 f"Deployed {title}{resolved}: "
-                f"{format_bytes(job['bytes_total'])} in {job['files_total']} files."
+                f"{format_bytes(job['bytes_total'])} in {job['files_total']} files.{following}"
             )
             if self.attempt(self._load_deployments):  # a new deployment joins "Deploy to"
                 self.target.value = job["deployment"]
