@@ -27,6 +27,13 @@ def follower_server(tracking_uri, tmp_path):
     return server.start()
 
 
+async def deploy_following(server, name: str, model: str) -> None:
+    """Deploy `model`'s @champion to `name`, following it; wait until it serves."""
+    body = {"name": name, "model": model, "version": "@champion", "follow": True}
+    job = await finished(server, server.request("POST", TEAM_DEPLOYMENTS, body)["job"])
+    assert job["state"] == "done" and job["follow"] is True, job
+
+
 async def until(predicate, timeout: float = 180.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -48,9 +55,7 @@ async def test_a_deployment_follows_its_alias_moved_by_a_plain_mlflow_client(
     mlflow.set_registered_model_alias(model, "champion", first)
     server = follower_server(deploy_server.url, tmp_path)
     try:
-        body = {"name": "champ", "model": model, "version": "@champion", "follow": True}
-        job = await finished(server, server.request("POST", TEAM_DEPLOYMENTS, body)["job"])
-        assert job["state"] == "done" and job["follow"] is True, job
+        await deploy_following(server, "champ", model)
         deployment = server.request("GET", f"{TEAM_DEPLOYMENTS}/champ")
         assert (deployment["version"], deployment["follow"]) == (first, True)
 
@@ -94,9 +99,7 @@ async def test_a_follow_that_fails_leaves_the_previous_version_serving_and_says_
     mlflow.set_registered_model_alias(model, "champion", good)
     server = follower_server(deploy_server.url, tmp_path)
     try:
-        body = {"name": "steady", "model": model, "version": "@champion", "follow": True}
-        job = await finished(server, server.request("POST", TEAM_DEPLOYMENTS, body)["job"])
-        assert job["state"] == "done", job
+        await deploy_following(server, "steady", model)
         mlflow.set_registered_model_alias(model, "champion", broken)
 
         def explained():
