@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,6 +24,7 @@ from support.servers import (
     start_mlflow,
     wait_until_healthy,
 )
+from support.upstream import RESULTS_TEST, UPSTREAM_RUNS, begin_early
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -204,3 +206,18 @@ def fresh_provisioner_factory() -> Iterator[None]:
     KernelProvisionerFactory.clear_instance()
     yield
     KernelProvisionerFactory.clear_instance()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Jupyter's own suites (test_upstream_suites), when selected, begin now and run beside
+    the rest: they mostly wait on kernels, as the rest mostly waits on servers."""
+    if session.config.option.collectonly:
+        return
+    if any(item.nodeid.startswith(RESULTS_TEST) for item in session.items):
+        begin_early(session.config, Path(tempfile.mkdtemp(prefix="jmg-upstream-runs-")))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    runs = session.config.stash.get(UPSTREAM_RUNS, None)
+    if runs is not None:
+        runs.stop()
