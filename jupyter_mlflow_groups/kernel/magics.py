@@ -3,7 +3,7 @@
 Loaded in every IPython kernel the server starts (the provisioner adds `--ext`), and by
 `%load_ext jupyter_mlflow_groups` in any IPython. Loading must cost a kernel nothing, so this
 module holds only the magic and its help, with what IPython already has; the sub-commands
-(`commands.py`) are imported by the first use of the magic.
+(`commands/`) are imported by the first use of the magic.
 """
 
 from __future__ import annotations
