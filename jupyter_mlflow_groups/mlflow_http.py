@@ -90,7 +90,19 @@ class MlflowHttp:
     async def get_json(
         self, path: str, params: Mapping[str, Any] | None = None, *, timeout: float
     ) -> tuple[Any, float]:
-        response, elapsed = await self.get(path, params, timeout=timeout)
+        return await self.request_json("GET", path, params, timeout=timeout)
+
+    async def request_json(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        *,
+        timeout: float,
+    ) -> tuple[Any, float]:
+        """`request`, its answer parsed: MLflow's API answers JSON, anything else is reported."""
+        response, elapsed = await self.request(method, path, params, body, timeout=timeout)
         try:
             return json.loads(response.body), elapsed
         except ValueError:

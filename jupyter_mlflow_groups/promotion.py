@@ -12,19 +12,15 @@ can hold read-only ones and the policy cannot be stepped around from a notebook.
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .bindings import ALIAS_NAME, RegistryPolicy
 from .errors import ApiError, MlflowError
 from .links import ui_page
-from .mlflow_http import MlflowHttp
-from .registry import API, GroupConnection, iso_moment, unknown_model, unknown_version
-from .upstream import HttpClients
+from .registry import GroupConnection, RegistryService, iso_moment
 
 RECORDS_EXPERIMENT = "jupyter-mlflow-groups/promotions"
 TAG = "mlflow_groups."  # the prefix of a record run's tags
@@ -54,17 +50,9 @@ class WriterAccess(Protocol):
 class Promotions:
     """Writes to a group's registry, through its writer connection (see the module's doc)."""
 
-    def __init__(
-        self,
-        access: WriterAccess,
-        clients: HttpClients,
-        timeout: float,
-        on_change: Callable[[str], None],
-    ) -> None:
+    def __init__(self, access: WriterAccess, registry: RegistryService) -> None:
         self.access = access
-        self.clients = clients
-        self.timeout = timeout
-        self.on_change = on_change  # a group's registry changed: forget what was read of it
+        self.registry = registry  # its reads and 404s, with the writer's connection
         self._experiments: dict[tuple[str, ...], str] = {}
 
     # -- aliases ---------------------------------------------------------------------------------
@@ -82,7 +70,7 @@ class Promotions:
             )
         _check_text(reason, "reason")
         previous = await self._alias_target(writer, model, alias)
-        await self._version_exists(writer, model, version)
+        await self.registry.model_version(writer, model, version)
         change = {"action": "set", "model": model, "alias": alias, "version": version}
         return await self._change(writer, policy, actor, {**change, "previous": previous}, reason)
 
@@ -125,13 +113,13 @@ class Promotions:
         return 200, {"applied": True, "record": record}
 
     async def _apply(self, writer: GroupConnection, change: Mapping[str, Any]) -> None:
-        path = f"{API}/registered-models/alias"
+        path = "/registered-models/alias"
         body = {"name": change["model"], "alias": change["alias"]}
         if change["action"] == "set":
             await self._write(writer, "POST", path, {**body, "version": change["version"]})
         else:
             await self._write(writer, "DELETE", path, body)
-        self.on_change(writer.group)
+        self.registry.invalidate(writer.group)  # what was read of it is stale
 
     # -- requests --------------------------------------------------------------------------------
 
@@ -148,7 +136,7 @@ class Promotions:
             }
             if not everything:
                 body["filter"] = f"tags.`{TAG}status` = 'pending'"
-            answer = await self._read(writer, "POST", f"{API}/runs/search", body)
+            answer = await self.registry.call(writer, "POST", "/runs/search", body)
             records = [self._described(writer, run) for run in answer.get("runs", [])]
         return {"group": writer.group, "requests": records}
 
@@ -176,12 +164,12 @@ class Promotions:
             )
         decision = {"decided_by": actor.user, "decided_at": _now(), "comment": comment}
         if not approve:
-            return await self._decided(writer, request_id, {**decision, "status": "rejected"})
+            return await self._decided(writer, record, {**decision, "status": "rejected"})
         try:
             await self._apply(writer, record)
         except (ApiError, MlflowError) as error:
             await self._decided(
-                writer, request_id, {**decision, "status": "failed", "message": error.message}
+                writer, record, {**decision, "status": "failed", "message": error.message}
             )
             raise ApiError(
                 409,
@@ -189,12 +177,12 @@ class Promotions:
                 f"Approved, but the change could not be made: {error.message}",
                 "The request is recorded as failed; a member may ask again.",
             ) from None
-        return await self._decided(writer, request_id, {**decision, "status": "approved"})
+        return await self._decided(writer, record, {**decision, "status": "approved"})
 
     async def _request(self, writer: GroupConnection, request_id: str) -> dict[str, Any]:
         experiment = await self._experiment(writer, create=False)
         try:
-            answer = await self._read(writer, "GET", f"{API}/runs/get", {"run_id": request_id})
+            answer = await self.registry.call(writer, "GET", "/runs/get", {"run_id": request_id})
         except MlflowError as error:
             if error.code not in ("not_found", "bad_request"):
                 raise
@@ -210,20 +198,20 @@ class Promotions:
         return self._described(writer, run)
 
     async def _decided(
-        self, writer: GroupConnection, request_id: str, decision: Mapping[str, Any]
+        self, writer: GroupConnection, record: Mapping[str, Any], decision: Mapping[str, Any]
     ) -> dict[str, Any]:
+        """The decision written into the request's run; the request as it now stands."""
+        request_id = record["id"]
         tags = [{"key": f"{TAG}{k}", "value": str(v)} for k, v in decision.items() if v]
-        await self._write(
-            writer, "POST", f"{API}/runs/log-batch", {"run_id": request_id, "tags": tags}
-        )
+        await self._write(writer, "POST", "/runs/log-batch", {"run_id": request_id, "tags": tags})
         state = "FAILED" if decision["status"] == "failed" else "FINISHED"
         await self._write(
             writer,
             "POST",
-            f"{API}/runs/update",
+            "/runs/update",
             {"run_id": request_id, "status": state, "end_time": int(time.time() * 1000)},
         )
-        return await self._request(writer, request_id)
+        return {**record, **{k: v or None for k, v in decision.items()}}
 
     # -- records ---------------------------------------------------------------------------------
 
@@ -235,7 +223,7 @@ class Promotions:
         run = await self._write(
             writer,
             "POST",
-            f"{API}/runs/create",
+            "/runs/create",
             {
                 "experiment_id": experiment,
                 "run_name": name[:250],
@@ -243,15 +231,15 @@ class Promotions:
                 "tags": tags,
             },
         )
-        run_id = run["run"]["info"]["run_id"]
         if fields["status"] != "pending":  # a change made at once: its record is complete
+            run_id = run["run"]["info"]["run_id"]
             await self._write(
                 writer,
                 "POST",
-                f"{API}/runs/update",
+                "/runs/update",
                 {"run_id": run_id, "status": "FINISHED", "end_time": int(time.time() * 1000)},
             )
-        return await self._request(writer, run_id)
+        return self._described(writer, run["run"])  # MLflow answers the run it created
 
     def _described(self, writer: GroupConnection, run: Mapping[str, Any]) -> dict[str, Any]:
         info = run.get("info") or {}
@@ -277,7 +265,7 @@ class Promotions:
             return self._experiments[key]
         params = {"experiment_name": RECORDS_EXPERIMENT}
         try:
-            found = await self._read(writer, "GET", f"{API}/experiments/get-by-name", params)
+            found = await self.registry.call(writer, "GET", "/experiments/get-by-name", params)
             experiment = found["experiment"]["experiment_id"]
         except MlflowError as error:
             if error.code != "not_found":
@@ -286,13 +274,13 @@ class Promotions:
                 return None
             try:
                 made = await self._write(
-                    writer, "POST", f"{API}/experiments/create", {"name": RECORDS_EXPERIMENT}
+                    writer, "POST", "/experiments/create", {"name": RECORDS_EXPERIMENT}
                 )
                 experiment = made["experiment_id"]
             except MlflowError as exists:  # created meanwhile by another member's server
                 if exists.code != "bad_request":
                     raise
-                found = await self._read(writer, "GET", f"{API}/experiments/get-by-name", params)
+                found = await self.registry.call(writer, "GET", "/experiments/get-by-name", params)
                 experiment = found["experiment"]["experiment_id"]
         self._experiments[key] = str(experiment)
         return str(experiment)
@@ -328,66 +316,38 @@ class Promotions:
                     f"{MAX_TAG_VALUE}.",
                 )
         if version is None:
-            await self._read_model(writer, model)
+            await self.registry.registered_model(writer, model)
             target, kind = {"name": model}, "registered-models"
         else:
-            await self._version_exists(writer, model, version)
+            await self.registry.model_version(writer, model, version)
             target, kind = {"name": model, "version": version}, "model-versions"
         if description is not None:
             await self._write(
-                writer, "PATCH", f"{API}/{kind}/update", {**target, "description": description}
+                writer, "PATCH", f"/{kind}/update", {**target, "description": description}
             )
         for key, value in tags.items():
             if value is None:
-                await self._write(
-                    writer, "DELETE", f"{API}/{kind}/delete-tag", {**target, "key": key}
-                )
+                await self._write(writer, "DELETE", f"/{kind}/delete-tag", {**target, "key": key})
             else:
                 await self._write(
-                    writer, "POST", f"{API}/{kind}/set-tag", {**target, "key": key, "value": value}
+                    writer, "POST", f"/{kind}/set-tag", {**target, "key": key, "value": value}
                 )
-        self.on_change(writer.group)
+        self.registry.invalidate(writer.group)  # what was read of it is stale
 
     # -- MLflow ----------------------------------------------------------------------------------
 
     async def _alias_target(self, writer: GroupConnection, model: str, alias: str) -> str | None:
         """The version `alias` points at now (None: unset); 404 for an unknown model."""
-        found = await self._read_model(writer, model)
+        found = await self.registry.registered_model(writer, model)
         aliases = (found.get("registered_model") or {}).get("aliases", [])
         return next((str(a["version"]) for a in aliases if a.get("alias") == alias), None)
-
-    async def _read_model(self, writer: GroupConnection, model: str) -> dict[str, Any]:
-        try:
-            return await self._read(writer, "GET", f"{API}/registered-models/get", {"name": model})
-        except MlflowError as error:
-            if error.code != "not_found":
-                raise
-            raise unknown_model(writer.group, model) from None
-
-    async def _version_exists(self, writer: GroupConnection, model: str, version: str) -> None:
-        params = {"name": model, "version": version}
-        try:
-            await self._read(writer, "GET", f"{API}/model-versions/get", params)
-        except MlflowError as error:
-            if error.code != "not_found":
-                raise
-            await self._read_model(writer, model)
-            raise unknown_version(writer.group, model, version) from None
-
-    async def _read(
-        self, writer: GroupConnection, method: str, path: str, payload: Mapping[str, Any]
-    ) -> dict[str, Any]:
-        http = MlflowHttp(writer.upstream, self.clients.for_upstream(writer.upstream))
-        params, body = (payload, None) if method == "GET" else (None, payload)
-        response, _ = await http.request(method, path, params, body, timeout=self.timeout)
-        return _json(response.body)
 
     async def _write(
         self, writer: GroupConnection, method: str, path: str, body: Mapping[str, Any]
     ) -> dict[str, Any]:
         """A change; MLflow's refusal of the group's credentials is a clear 403."""
         try:
-            return await self._read(writer, method, path, body)
+            return await self.registry.call(writer, method, path, body)
         except MlflowError as error:
             if error.code != "forbidden":
                 raise
@@ -428,10 +388,5 @@ def _check_text(text: str, what: str) -> None:
         raise ApiError(400, "bad_request", f"A {what} is at most {MAX_TEXT} characters.")
 
 
-def _json(body: bytes) -> dict[str, Any]:
-    answer = json.loads(body or b"{}")
-    return answer if isinstance(answer, dict) else {}
-
-
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return iso_moment(time.time() * 1000) or ""

@@ -118,7 +118,7 @@ class RegistryService:
 
         async def fetch() -> dict[str, Any]:
             model_body, versions_body, deployed = await asyncio.gather(
-                self._registered_model(connection, name),
+                self.registered_model(connection, name),
                 self._versions_page(connection, name, max_results, page_token),
                 self.deployed_by(connection.group, name),
             )
@@ -148,7 +148,7 @@ class RegistryService:
 
         async def fetch() -> dict[str, Any]:
             raw, deployed = await asyncio.gather(
-                self._model_version(connection, name, version),
+                self.model_version(connection, name, version),
                 self.deployed_by(connection.group, name),
             )
             number = str(raw["version"])
@@ -273,8 +273,18 @@ class RegistryService:
     async def _get(
         self, connection: GroupConnection, path: str, params: Mapping[str, Any]
     ) -> dict[str, Any]:
+        return await self.call(connection, "GET", path, params)
+
+    async def call(
+        self, connection: GroupConnection, method: str, path: str, payload: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """`method` on `path` (under MLflow's REST API): `payload` as the query of a GET, the
+        JSON body otherwise; the answer, a JSON object."""
         http = self._http(connection)
-        body, _ = await http.get_json(f"{API}{path}", params, timeout=self.timeout)
+        params, body = (payload, None) if method == "GET" else (None, payload)
+        body, _ = await http.request_json(
+            method, f"{API}{path}", params, body, timeout=self.timeout
+        )
         if not isinstance(body, dict):
             what = f"JSON that is not an object ({type(body).__name__})"
             raise MlflowError("mlflow_error", not_mlflow_api(http.shown_url, f"{API}{path}", what))
@@ -301,7 +311,7 @@ class RegistryService:
             ]
         return body
 
-    async def _registered_model(self, connection: GroupConnection, name: str) -> dict[str, Any]:
+    async def registered_model(self, connection: GroupConnection, name: str) -> dict[str, Any]:
         """A registered model; an unknown one is a 404 that names it and how to list models."""
         try:
             return await self._get(connection, "/registered-models/get", {"name": name})
@@ -310,7 +320,7 @@ class RegistryService:
                 raise
             raise unknown_model(connection.group, name) from None
 
-    async def _model_version(
+    async def model_version(
         self, connection: GroupConnection, name: str, version: str
     ) -> dict[str, Any]:
         if version.startswith("@"):
@@ -330,7 +340,7 @@ class RegistryService:
             alias_missing = error.code == "bad_request" and "not found" in error.message.lower()
             if error.code != "not_found" and not alias_missing:
                 raise
-            await self._registered_model(connection, name)  # the model itself unknown: say so
+            await self.registered_model(connection, name)  # the model itself unknown: say so
             raise unknown_version(connection.group, name, version) from None
         return body.get("model_version", {})
 

@@ -72,9 +72,7 @@ class MlflowGroupsService:
         self.clients = HttpClients()  # the server's own reads (registry, status)
         self.sessions = ProxySessions()  # what members' requests stream through
         self.registry = RegistryService(self.clients, settings.request_timeout, self.cache)
-        self.promotions = Promotions(
-            self, self.clients, settings.request_timeout, on_change=self.registry.invalidate
-        )
+        self.promotions = Promotions(self, self.registry)
         self.managed = ManagedServers(log)
         self.deployments = DeploymentManager(
             self, log, settings, on_change=lambda group: self.registry.invalidate(group)

@@ -136,10 +136,10 @@ class DeploymentManager:
         found = []
         for binding in self.access.bindings_for_startup():
             try:
-                context = await self._context_for(binding)
+                store = await self._store_for(binding)
             except Exception:  # an area that cannot be opened: said at start-up; skip it
                 continue
-            records = await asyncio.to_thread(context.store.all)
+            records = await asyncio.to_thread(store.all)
             found += [(binding.name, r) for r in records if r.follow and r.status == "serving"]
         return found
 
@@ -592,11 +592,7 @@ class DeploymentManager:
                 HINTS["not_configured"],
             )
         root = self.access.deploy_root(binding)
-        store = self._stores.get(root)
-        if store is None:  # two first requests may both open it: keep one
-            await asyncio.to_thread(private_root, root, self.log)
-            opened = await asyncio.to_thread(DeploymentStore, root / "deployments.sqlite")
-            store = self._stores.setdefault(root, opened)
+        store = await self._store_for(binding)
         return _Context(
             binding=binding,
             root=root,
@@ -606,6 +602,17 @@ class DeploymentManager:
             secrets=secret_values(binding),
             ui_url=self.access.ui_url(binding),
         )
+
+    async def _store_for(self, binding: GroupBinding) -> DeploymentStore:
+        """The group's deployment records (its area made private the first time): all that
+        reading them needs, without the environments and secrets a job needs."""
+        root = self.access.deploy_root(binding)
+        store = self._stores.get(root)
+        if store is None:  # two first requests may both open it: keep one
+            await asyncio.to_thread(private_root, root, self.log)
+            opened = await asyncio.to_thread(DeploymentStore, root / "deployments.sqlite")
+            store = self._stores.setdefault(root, opened)
+        return store
 
     def _describe(self, context: _Context, record: DeploymentRecord) -> dict[str, Any]:
         group = context.binding.name
