@@ -19,7 +19,7 @@ from traitlets import Dict, Enum, Float, Integer, Unicode, default, validate
 from .binding_store import FILE_ENVIRONMENT_VARIABLE, BindingStore, default_bindings_file
 from .contract import EXTENSION_NAME
 from .groups import ActiveGroupFile, ConfigMemberships, GroupResolver, MembershipSource
-from .handlers import AUTH_RESOURCE, routes
+from .handlers import AUTH_RESOURCE, routes, webhook_routes
 from .hub import API_TOKEN_VARIABLE, API_URL_VARIABLE, HubMemberships, hub_available
 from .kernel_tokens import (
     KERNEL_AUTHORIZER_KEY,
@@ -131,6 +131,16 @@ class MlflowGroupsApp(ExtensionApp):
         per followed model and alias); 0 stops following.""",
     ).tag(config=True)
 
+    webhook_base_url = Unicode(
+        None,
+        allow_none=True,
+        help="""The URL of this Jupyter server as the groups' MLflow servers reach it (e.g.
+        https://hub.example.org/user/ada/), for registry webhooks: a group's MLflow then tells
+        this server at once when a version appears or an alias moves. Unset: only groups whose
+        MLflow runs on this machine (managed ones, loopback tracking URIs) call back, at the
+        server's loopback URL; the others are polled (follow_interval).""",
+    ).tag(config=True)
+
     @default("groups_root")
     def _default_groups_root(self) -> str:
         return str(Path(self.state_dir) / "groups")
@@ -183,6 +193,7 @@ class MlflowGroupsApp(ExtensionApp):
         active = ActiveGroupFile(Path(self.state_dir) / "active_groups.json", self.log)
         resolver = GroupResolver(store, self._membership_source(), active)
         self.service = MlflowGroupsService(store, resolver, self._service_settings(), self.log)
+        self.service.events.attach(self.serverapp.event_logger)
         self.settings[KERNEL_IDENTITY_KEY] = KernelTokenIdentity(self.service.tokens, log=self.log)
         self.settings[KERNEL_AUTHORIZER_KEY] = KernelTokenAuthorizer(AUTH_RESOURCE, log=self.log)
         store.current()  # load and report the bindings now, not at the first request
@@ -205,6 +216,7 @@ class MlflowGroupsApp(ExtensionApp):
             max_copies=self.max_copies,
             serve_timeout=self.serve_timeout,
             follow_interval=self.follow_interval,
+            webhook_base_url=self.webhook_base_url or None,
             links=Links(serverapp.base_url),
             server_url=kernel_api_url(serverapp),
             server_tokens=lambda: [serverapp.identity_provider.token],
@@ -229,7 +241,7 @@ class MlflowGroupsApp(ExtensionApp):
         )
 
     def initialize_handlers(self) -> None:
-        self.handlers.extend([*routes(), *proxy_routes()])
+        self.handlers.extend([*routes(), *proxy_routes(), *webhook_routes()])
 
     async def stop_extension(self) -> None:
         """Cancel the start-up work if it still runs and wait for it, then stop everything the

@@ -16,7 +16,7 @@ from importlib import resources
 from typing import Any
 
 import yaml
-from jupyter_server.auth.decorator import authorized
+from jupyter_server.auth.decorator import allow_unauthenticated, authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
@@ -24,13 +24,16 @@ from tornado import web
 from .compare import parse_directions, parse_versions
 from .contract import API_PATH, TOKEN_HEADER
 from .errors import HTTP_STATUS, ApiError, MlflowError
+from .events import MAX_WAIT
 from .kernel_tokens import KernelTokenAuth
 from .registry import MAX_PAGE
 from .service import MlflowGroupsService
+from .webhooks import HOOKS_PATH
 
 AUTH_RESOURCE = "mlflow_groups"
 API = f"/{API_PATH}"
 _SEGMENT = "[^/]+"
+MAX_SEQ = 2**53  # change numbers, as JavaScript counts exactly
 
 DEPLOY_FIELDS = ("name", "model", "version")
 #: What each field of a deploy request is, for the message when it is missing.
@@ -54,7 +57,21 @@ _STATUS_CODES = {
 }
 
 
-class GroupsHandlerBase(KernelTokenAuth, ExtensionHandlerMixin):
+class JsonErrors:
+    """Every failure written as `{"error": {"code", "message", "hint"}}` (a mixin of request
+    handlers)."""
+
+    def write_error(self: Any, status_code: int, **kwargs: Any) -> None:
+        status, error = error_body(self, status_code, kwargs.get("exc_info"))
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"error": error}))
+
+    def _authenticated(self) -> bool:
+        return False
+
+
+class GroupsHandlerBase(KernelTokenAuth, ExtensionHandlerMixin, JsonErrors):
     """What every handler of ours shares (the API's and the proxy's): the service, kernel-token
     auth, memberships brought up to date, and the error shape."""
 
@@ -69,12 +86,6 @@ class GroupsHandlerBase(KernelTokenAuth, ExtensionHandlerMixin):
         are refused before)."""
         if self._authenticated():
             await self.service.bring_up_to_date()
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        status, error = error_body(self, status_code, kwargs.get("exc_info"))
-        self.set_status(status)
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"error": error}))
 
     def _authenticated(self) -> bool:
         try:
@@ -146,15 +157,20 @@ class MlflowGroupsHandler(GroupsHandlerBase, APIHandler):
         return body
 
     def page_size(self, default: int = 25) -> int:
-        """`max_results`: a whole number (ASCII digits only) from 1 to MAX_PAGE."""
-        value = self.get_query_argument("max_results", None)
+        """`max_results`: from 1 to MAX_PAGE."""
+        size = self.whole_number("max_results", 1, MAX_PAGE)
+        return default if size is None else size
+
+    def whole_number(self, name: str, low: int, high: int) -> int | None:
+        """A query argument of ASCII digits from `low` to `high`; None when absent."""
+        value = self.get_query_argument(name, None)
         if value is None:
-            return default
+            return None
         if not (value.isascii() and value.isdigit()):
-            raise ApiError(400, "bad_request", "'max_results' must be a whole number")
+            raise ApiError(400, "bad_request", f"'{name}' must be a whole number")
         # (the length first: int() of thousands of digits raises, and costs time)
-        if len(value) > len(str(MAX_PAGE)) or not 1 <= int(value) <= MAX_PAGE:
-            raise ApiError(400, "bad_request", f"max_results must be between 1 and {MAX_PAGE}")
+        if len(value) > len(str(high)) or not low <= int(value) <= high:
+            raise ApiError(400, "bad_request", f"{name} must be between {low} and {high}")
         return int(value)
 
     def no_body(self) -> None:
@@ -375,6 +391,19 @@ class CompareHandler(MlflowGroupsHandler):
         )
 
 
+class ChangesHandler(MlflowGroupsHandler):
+    """What changed in a group after change `after`, waiting up to `wait` seconds for one: how
+    a kernel's widgets follow (browsers have Jupyter's event stream)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, group: str) -> None:
+        self.members_only(group)
+        after = self.whole_number("after", 0, MAX_SEQ)
+        wait = self.whole_number("wait", 0, int(MAX_WAIT)) or 0
+        self.write_json(await self.service.events.after(group, after, wait))
+
+
 class MetricHistoryHandler(MlflowGroupsHandler):
     @web.authenticated
     @authorized
@@ -467,6 +496,24 @@ class OpenApiHandler(MlflowGroupsHandler):
         self.write_json(await asyncio.to_thread(openapi_description))  # read once, off the loop
 
 
+class WebhookHandler(ExtensionHandlerMixin, JsonErrors, APIHandler):
+    """Deliveries of a group's MLflow registry webhook (webhooks.py). MLflow cannot hold a
+    Jupyter token: MLflow's HMAC signature, made with a secret only this server and the group's
+    MLflow know, authenticates a delivery instead, and a delivery only makes the server read
+    again what changed (nothing in it is believed)."""
+
+    def check_xsrf_cookie(self) -> None:
+        """Signed by MLflow, not sent by a browser: there is no cookie to check."""
+
+    @allow_unauthenticated
+    async def post(self, group: str) -> None:
+        service: MlflowGroupsService = self.extensionapp.service  # type: ignore[attr-defined]
+        delivery = service.webhooks.verify(group, self.request.headers, self.request.body)
+        service.webhook_delivered(group, delivery)
+        self.set_status(204)
+        await self.finish()
+
+
 class NotFoundHandler(MlflowGroupsHandler):
     """Anything else under the API: a JSON 404 rather than Jupyter's HTML page."""
 
@@ -495,6 +542,11 @@ class NotFoundHandler(MlflowGroupsHandler):
         self.missing(path)
 
 
+def webhook_routes() -> list[tuple[str, type[WebhookHandler]]]:
+    """Where the groups' MLflow servers deliver registry webhooks (not part of the API)."""
+    return [(f"/{HOOKS_PATH}/(?P<group>{_SEGMENT})", WebhookHandler)]
+
+
 def routes() -> list[tuple[str, type[MlflowGroupsHandler]]]:
     group = f"{API}/groups/(?P<group>{_SEGMENT})"
     model = f"{group}/models/(?P<name>{_SEGMENT})"
@@ -510,6 +562,7 @@ def routes() -> list[tuple[str, type[MlflowGroupsHandler]]]:
         (f"{model}/compare", CompareHandler),
         (f"{model}/aliases/(?P<alias>{_SEGMENT})", AliasHandler),
         (f"{group}/requests", RequestsHandler),
+        (f"{group}/changes", ChangesHandler),
         (f"{group}/requests/(?P<request_id>{_SEGMENT})/approve", RequestApproveHandler),
         (f"{group}/requests/(?P<request_id>{_SEGMENT})/reject", RequestRejectHandler),
         # metric keys may hold slashes ("train/loss"): the rest of the path is the key

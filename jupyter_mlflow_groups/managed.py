@@ -88,10 +88,25 @@ def server_command(root: Path, socket: Path) -> list[str]:
     ]  # fmt: skip
 
 
+#: Registry webhooks to the Jupyter server that started it, over loopback http (MLflow allows
+#: only https to public addresses by default), with a short cache of the webhook list, so that
+#: one registered after an event is called at the next. Its members can run code on this host
+#: in kernels already: deliveries to this host's addresses reach nothing new.
+WEBHOOK_ENVIRONMENT = {
+    "MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "http,https",
+    "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true",
+    "MLFLOW_WEBHOOK_CACHE_TTL": "5",
+}
+
+
 def server_environment() -> dict[str, str]:
     """What the tracking server gets: no group's credentials (it needs none: its stores are
-    local), no Jupyter token; the light form (2 processes, ~0.5 GiB)."""
-    return {**child_environment(os.environ), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    local), no Jupyter token; the light form (2 processes, ~0.5 GiB); webhooks back to us."""
+    return {
+        **child_environment(os.environ),
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+        **WEBHOOK_ENVIRONMENT,
+    }
 
 
 class ManagedServers:

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from .bindings import ALIAS_NAME, RegistryPolicy
 from .errors import ApiError, MlflowError
+from .events import Topic
 from .links import ui_page
 from .registry import GroupConnection, RegistryService, iso_moment
 
@@ -45,6 +46,9 @@ class Actor:
 class WriterAccess(Protocol):
     def writer(self, group: str) -> tuple[GroupConnection, RegistryPolicy, Actor]:
         """The group's MLflow as the server writes to it, its policy, and who asks."""
+
+    def changed(self, group: str, topic: Topic) -> None:
+        """What was read of the group is stale; its frontends are told."""
 
 
 class Promotions:
@@ -104,6 +108,7 @@ class Promotions:
         fields = {**change, "requested_by": actor.user, "reason": reason}
         if policy.protects(change["alias"]) and not actor.admin:
             record = await self._record(writer, {**fields, "status": "pending"})
+            self.access.changed(writer.group, "requests")  # an admin's review waits
             return 202, {"applied": False, "request": record}
         await self._apply(writer, change)
         record = await self._record(
@@ -119,7 +124,7 @@ class Promotions:
             await self._write(writer, "POST", path, {**body, "version": change["version"]})
         else:
             await self._write(writer, "DELETE", path, body)
-        self.registry.invalidate(writer.group)  # what was read of it is stale
+        self.access.changed(writer.group, "aliases")
 
     # -- requests --------------------------------------------------------------------------------
 
@@ -211,6 +216,7 @@ class Promotions:
             "/runs/update",
             {"run_id": request_id, "status": state, "end_time": int(time.time() * 1000)},
         )
+        self.access.changed(writer.group, "requests")
         return {**record, **{k: v or None for k, v in decision.items()}}
 
     # -- records ---------------------------------------------------------------------------------
@@ -332,7 +338,7 @@ class Promotions:
                 await self._write(
                     writer, "POST", f"/{kind}/set-tag", {**target, "key": key, "value": value}
                 )
-        self.registry.invalidate(writer.group)  # what was read of it is stale
+        self.access.changed(writer.group, "models")
 
     # -- MLflow ----------------------------------------------------------------------------------
 

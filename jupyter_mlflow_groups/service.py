@@ -19,6 +19,7 @@ from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from .binding_store import BindingSet, BindingStore
 from .bindings import (
@@ -37,6 +38,7 @@ from .contract import GROUP_VARIABLE, TOKEN_VARIABLE, URL_VARIABLE, mask_uri
 from .deploy.manager import DeploymentManager
 from .environments import NETWORK_VARIABLES, child_environment, without_server_secrets
 from .errors import ApiError, MlflowError
+from .events import ChangeEvents, Origin, Topic
 from .groups import GroupResolver
 from .kernel_tokens import KernelTokens
 from .managed import ManagedServers
@@ -46,7 +48,9 @@ from .secrets import has_references, resolve
 from .settings import Settings
 from .status import check_status
 from .upstream import HttpClients, ProxySessions, Upstream
+from .webhooks import HOOKS_PATH, RegistryWebhooks
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 RESTART_NOTE = (
     "New kernels use the group '{group}'. Running kernels keep their group until they are "
     "restarted."
@@ -68,6 +72,7 @@ class MlflowGroupsService:
         self.links = settings.links
         self.log = log
         self.tokens = KernelTokens()
+        self.events = ChangeEvents(log)
         self.cache = TtlCache(settings.cache_ttl)
         self.clients = HttpClients()  # the server's own reads (registry, status)
         self.sessions = ProxySessions()  # what members' requests stream through
@@ -75,11 +80,18 @@ class MlflowGroupsService:
         self.promotions = Promotions(self, self.registry)
         self.managed = ManagedServers(log)
         self.deployments = DeploymentManager(
-            self, log, settings, on_change=lambda group: self.registry.invalidate(group)
+            self, log, settings, on_change=lambda group: self.changed(group, "deployments")
         )
         self.registry.deployed_by = self.deployments.deployed_by
+        self.webhooks = RegistryWebhooks(self.registry, self.user, log)
         self._followed: tuple[BindingSet, frozenset[str]] | None = None
         self._closed = False
+
+    def changed(self, group: str, topic: Topic, origin: Origin = "jupyter") -> None:
+        """Something of `group` changed: what was read of it is stale, and the frontends
+        are told (they read it again)."""
+        self.registry.invalidate(group)
+        self.events.emit(group, topic, origin)
 
     # -- groups -------------------------------------------------------------------------------
 
@@ -103,6 +115,31 @@ class MlflowGroupsService:
         self._followed = (bindings, mine)
         for name in mine:
             self.start_managed(bindings.groups[name])
+            self._call_back(bindings.groups[name])
+
+    def _call_back(self, binding: GroupBinding) -> None:
+        """Ask the group's MLflow to call this server back on registry changes, when it can
+        reach it (see webhooks.py)."""
+        base = self.settings.webhook_base_url
+        if base is None and (binding.mode == "managed" or _on_this_machine(binding)):
+            base = self.settings.server_url()
+        if base is None or not binding.valid:
+            return
+        url = f"{base.rstrip('/')}/{HOOKS_PATH}/{quote(binding.name, safe='')}"
+        self.webhooks.ensure(
+            binding.name,
+            url,
+            lambda: self.writer(binding.name)[0],
+            patient=binding.mode == "managed",
+        )
+
+    def webhook_delivered(self, group: str, delivery: Mapping[str, Any]) -> None:
+        """The group's MLflow says its registry changed: forget what was read, tell the
+        frontends, and let following deployments look at their aliases now."""
+        moved = delivery.get("entity") == "model_version_alias"
+        self.changed(group, "aliases" if moved else "models", "webhook")
+        if moved:
+            self.deployments.follower.wake()
 
     def groups(self) -> dict[str, Any]:
         """The user's groups with masked bindings, and which one is active."""
@@ -421,9 +458,16 @@ class MlflowGroupsService:
     async def close(self) -> None:
         self._closed = True
         await self.deployments.shutdown()
+        await self.webhooks.close()  # while the managed servers still answer
+        self.events.close()
         await self.managed.stop_all()
         self.clients.close()
         await self.sessions.close()
+
+
+def _on_this_machine(binding: GroupBinding) -> bool:
+    host = urlsplit(binding.tracking_uri or "").hostname
+    return host in LOOPBACK_HOSTS
 
 
 def referenced_variables(bindings: BindingSet) -> set[str]:

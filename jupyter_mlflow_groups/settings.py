@@ -22,6 +22,9 @@ class Settings:
     max_copies: int = 4
     serve_timeout: float = 180.0
     follow_interval: float = 30.0  # seconds between checks of followed aliases (0: never)
+    #: where the groups' MLflow servers reach this server, for registry webhooks (None: only
+    #: groups whose MLflow runs on this machine call back, at `server_url`)
+    webhook_base_url: str | None = None
     links: Links = field(default_factory=lambda: Links("/"))
     #: how kernels on this machine reach the server's API (None: they cannot, over HTTP);
     #: a callable, read at each kernel start, because the port is only final once bound

@@ -123,6 +123,27 @@ async def test_every_endpoint_refuses_anonymous_and_wrong_credentials(
             assert error_of(response)["code"] == "unauthenticated", (method, path, headers)
 
 
+async def test_only_the_webhook_receiver_goes_without_jupyters_auth_and_it_wants_a_signature(
+    groups_file, jp_serverapp, http_server_client
+):
+    others = {
+        pattern
+        for pattern, _ in _rules(jp_serverapp.web_app.default_router)
+        if "mlflow-groups/" in pattern and PREFIX not in pattern and PROXIED not in pattern
+    }
+    assert len(others) == 1
+    hooks = others.pop().split("(?P<group>", 1)[0]
+    assert hooks.endswith("mlflow-groups/hooks/")
+    credentials = [{}, {"Authorization": f"token {jp_serverapp.identity_provider.token}"}]
+    for headers in credentials:  # Jupyter's own token is not MLflow's signature either
+        for group in ("team-a", "others", "nobody"):
+            response = await call(http_server_client, "POST", f"{hooks}{group}", headers=headers)
+            assert response.code == 401, (group, headers, response.body)
+            assert error_of(response)["code"] == "unauthenticated"
+    response = await call(http_server_client, "GET", f"{hooks}team-a")
+    assert response.code == 405
+
+
 async def test_cookie_sessions_need_the_xsrf_token_for_every_change(
     groups_file, jp_serverapp, http_server_client
 ):

@@ -13,6 +13,7 @@ from unittest import mock
 
 import pytest
 import requests
+from support.events import EventStream
 from support.jupyter import JupyterServerProcess
 from support.kernels import ENV_CODE
 from support.managed import STATUS, running, until
@@ -21,6 +22,8 @@ from support.processes import listening_tcp_ports, stopped
 from jupyter_mlflow_groups.managed import HEALTH, ManagedServers, managed_server
 
 MLFLOW = "/mlflow-groups/groups/default/mlflow"
+WEBHOOKS = "/api/2.0/mlflow/webhooks"
+CREATE_MODEL = "/api/2.0/mlflow/registered-models/create"
 
 
 def through_jupyter(server: JupyterServerProcess, method: str, path: str, **kwargs) -> Any:
@@ -76,6 +79,19 @@ async def test_zero_configuration_gives_a_working_managed_group(servers, shared_
     assert output[-1] == "0.5"
     early_env = json.loads(await server.execute(early, ENV_CODE))
     assert early_env["MLFLOW_TRACKING_URI"] == f"{server.url}{MLFLOW}"
+
+    # the managed MLflow calls its Jupyter server back: a model registered from anywhere is
+    # announced to the frontends by its webhook (this server never polls for models)
+    hooks = await until(lambda: through_jupyter(server, "GET", WEBHOOKS).json().get("webhooks"))
+    assert [hook["url"] for hook in hooks] == [f"{server.url}/mlflow-groups/hooks/default"]
+    events = await EventStream.open(server)
+    try:
+        created = through_jupyter(server, "POST", CREATE_MODEL, json={"name": "announced"})
+        assert created.status_code == 200, created.text
+        event = await events.next(lambda event: event["origin"] == "webhook", timeout=15)
+        assert (event["group"], event["topic"]) == ("default", "models")
+    finally:
+        events.close()
 
 
 async def test_the_socket_is_known_from_the_start_and_private(tmp_path):

@@ -10,15 +10,19 @@ import asyncio
 import io
 import json
 import re
+import threading
+import uuid
 
 import ipywidgets as widgets
 import pytest
+from support.deploying import register_version
 from support.extension import service_of
 from support.kernels import run_in_kernel, start_kernel
 from support.seeding import model_name
 from support.servers import ADMIN_PASSWORD, ADMIN_USER
 from support.widget_text import IMPORT_IN_KERNEL, button, buttons, leaves, visible_text
 
+from jupyter_mlflow_groups.kernel import live
 from jupyter_mlflow_groups.kernel.client import ServerClient
 from jupyter_mlflow_groups.kernel.widgets import DeployPanel, ModelBrowser, VersionDetail
 from jupyter_mlflow_groups.kernel.widgets.charts import CHART_COLOURS, CHART_INK
@@ -260,3 +264,38 @@ async def test_the_browser_in_a_real_kernel(
     assert "MLflow models · group reg" in text
     assert sorted(seeded.model_names)[0] in text
     assert "Page 1 · 25 shown" in text
+
+
+async def test_an_open_browser_updates_by_itself_when_an_alias_moves(
+    deploy_server, sklearn_model, bindings, jp_serverapp, http_server_client, monkeypatch
+):
+    monkeypatch.setattr(live, "WAIT", 2)  # each long poll: 2 s, so the thread ends soon
+    bindings.write({"groups": {"free": {"tracking_uri": deploy_server.url}}})
+    model = f"live-widget-{uuid.uuid4().hex[:6]}"
+    first, _ = register_version(deploy_server, model, sklearn_model[0])
+    second, _ = register_version(deploy_server, model, sklearn_model[0])
+    service = service_of(jp_serverapp)
+    url = f"http://127.0.0.1:{jp_serverapp.port}{jp_serverapp.base_url}"
+    kernel = ServerClient(url, service.tokens.issue("widget-kernel", "alice"))
+    browser = await act(ModelBrowser, "free", client=kernel)
+    await act(browser.open_model, model)
+
+    def row_of(version: str) -> str:
+        return next(
+            line for line in visible_text(browser).splitlines() if f"Version {version} " in line
+        )
+
+    assert "staging" not in row_of(second)
+
+    elsewhere = ServerClient(url, service.tokens.issue("another-kernel", "alice"))
+    await act(elsewhere.set_alias, "free", model, "staging", second, "try it")
+    for _ in range(100):  # nobody clicks Refresh: the browser reads again by itself
+        if "staging" in row_of(second):
+            break
+        await asyncio.sleep(0.1)
+    assert "staging" in row_of(second), visible_text(browser)
+    assert "staging" not in row_of(first)
+    feed = next(thread for thread in threading.enumerate() if "changes of free" in thread.name)
+    browser.close()  # a closed panel stops listening, and its thread ends
+    await act(feed.join, 10)
+    assert not feed.is_alive()

@@ -3,7 +3,8 @@
 copy, verify, swap, recorded as "followed @champion from v3 to v4".
 
 Moves are found by polling: every `interval` seconds, one cheap MLflow call (the alias) per
-followed model and alias of each of the user's groups. A follow that fails leaves the previous
+followed model and alias of each of the user's groups; at once when a group's registry webhook
+says an alias moved (`wake`). A follow that fails leaves the previous
 version serving (as every deployment job does) and says why in the deployment's record; that
 version is not tried again until the alias moves on.
 """
@@ -11,6 +12,7 @@ version is not tried again until the alias moves on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -40,15 +42,23 @@ class AliasFollower:
         #: each deployment's last follow: the version it went for, and its job
         self._jobs: dict[tuple[str, str], tuple[str, Job]] = {}
         self._failed: dict[tuple[str, str], str] = {}  # the version a follow failed to serve
+        self._woken = asyncio.Event()
+
+    def wake(self) -> None:
+        """Check now, not at the end of the interval (an alias moved)."""
+        self._woken.set()
 
     async def run(self) -> None:
-        """Check, then wait `interval`, until cancelled (with the extension's stop)."""
+        """Check, then wait `interval` or a wake-up, until cancelled (with the extension's
+        stop)."""
         while True:
+            self._woken.clear()
             try:
                 await self.check()
             except Exception:  # a bad pass must not end following: log it, try next time
                 self.log.exception("MLflow groups: following aliases failed this time")
-            await asyncio.sleep(self.interval)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._woken.wait(), self.interval)
 
     async def check(self) -> list[Job]:
         """One pass: a deployment job for each followed deployment whose alias moved."""

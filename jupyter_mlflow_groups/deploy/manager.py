@@ -228,6 +228,7 @@ class DeploymentManager:
         self.jobs[job.id] = job
         self._active[(group, name)] = job
         self._queued[job.id] = self._spawn(self._run(job, context))
+        self.on_change(group)  # a job works on it now
         self.log.info(
             "MLflow groups: job %s deploys %s %s to %s/%s", job.id, model, version, group, name
         )
@@ -403,6 +404,7 @@ class DeploymentManager:
                 await self._unfollowed(job, context, outcome[1])
         else:
             job.end(outcome)
+        self.on_change(job.group)
         self.log.info("MLflow groups: job %s %s", job.id, job.state)
 
     async def _unfollowed(self, job: Job, context: _Context, reason: str) -> None:

@@ -164,6 +164,12 @@ class ServerClient:
             "DELETE", self._alias_path(group, name, alias), body={"reason": reason}
         )
 
+    def changes(self, group: str, after: int | None, wait: int = 0) -> dict[str, Any]:
+        """The group's changes after change `after`, waiting up to `wait` seconds for one
+        (without `after`: none, and the number to wait from)."""
+        params = {"wait": wait, **({"after": after} if after is not None else {})}
+        return self._request("GET", f"groups/{_segment(group)}/changes", params)
+
     def requests(self, group: str, everything: bool = False) -> dict[str, Any]:
         """The group's pending alias requests (every recorded change, with `everything`)."""
         params = {"all": "1"} if everything else None

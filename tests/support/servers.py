@@ -23,6 +23,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,15 +79,18 @@ def start_mlflow(
     workers: int = 1,
     store: ProductionStore | None = None,
     uvicorn_opts: str | None = None,
+    extra_env: Mapping[str, str] | None = None,
 ) -> MlflowServer:
     """Start `mlflow server` (by default one worker, no job runner: the light form); does not
-    wait for it to answer. `uvicorn_opts`: e.g. `--uds <path>` (then it listens only there)."""
+    wait for it to answer. `uvicorn_opts`: e.g. `--uds <path>` (then it listens only there);
+    `extra_env`: e.g. what lets it deliver registry webhooks over loopback http."""
     root.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     for name in list(env):
         if name.startswith(("MLFLOW_TRACKING_", "AWS_")):
             del env[name]
+    env.update(extra_env or {})
     if store is None:
         store_options = [
             "--backend-store-uri",

@@ -8,7 +8,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..client import ServerClient
-from .common import NOTHING, Panel, button, esc, link, table, when
+from .common import NOTHING, REGISTRY_TOPICS, Panel, button, esc, link, table, when
 from .deploy import DeployPanel
 from .deployments import DeploymentsPanel
 from .detail import VersionDetail
@@ -57,6 +57,7 @@ class ModelBrowser(Panel):
         super().__init__(client, layout=widgets.Layout(width="100%"))
         self.group = group
         self.model_name: str | None = None
+        self._listing = False  # the models or a model's versions are shown (not a sub-panel)
         self.models_pager, self.versions_pager = _Pager(), _Pager()
         self.title = widgets.HTML()
         self.search = widgets.Text(
@@ -131,6 +132,7 @@ class ModelBrowser(Panel):
             on_back=lambda: self.attempt(self.show),
             back_label=self.model_name,
         )
+        self._listing = False
         self.search_bar.layout.display = self.pager_bar.layout.display = "none"
         self.body.children = [detail]
 
@@ -140,6 +142,7 @@ class ModelBrowser(Panel):
             self.model_name, version, self.group, client=self.client,
             on_back=lambda: self.attempt(self.show),
         )  # fmt: skip
+        self._listing = False
         self.search_bar.layout.display = self.pager_bar.layout.display = "none"
         self.body.children = [panel]
 
@@ -147,6 +150,7 @@ class ModelBrowser(Panel):
         panel = DeploymentsPanel(
             self.group, client=self.client, on_back=lambda: self.attempt(self.show)
         )
+        self._listing = False
         self.search_bar.layout.display = self.pager_bar.layout.display = "none"
         self.body.children = [panel]
 
@@ -160,6 +164,8 @@ class ModelBrowser(Panel):
         """Render the current view (the models, or one model's versions) from the API."""
         if self.group is None:
             self.group = self.client.default_group()
+        self.follow_changes(self.group, REGISTRY_TOPICS)
+        self._listing = True
         size, token = self.page_size.value, self._pager.current
         if self.model_name is None:
             page = self.client.models(
@@ -182,6 +188,12 @@ class ModelBrowser(Panel):
         self.previous_button.disabled = self._pager.number == 1
         self.next_button.disabled = not self._pager.next_token
         self.page_label.value = f"Page {self._pager.number} · {items} shown"
+
+    def redraw(self) -> None:
+        """The list as it is now, unless a version, a deployment form or the deployments are
+        open in its place (they follow changes themselves)."""
+        if self._listing:
+            self.show()
 
     def _models_table(self, page: dict[str, Any]) -> widgets.Widget:
         if not page["models"]:

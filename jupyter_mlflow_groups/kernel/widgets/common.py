@@ -7,13 +7,17 @@ synced state can hold one. Every string that reaches an HTML widget is escaped.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 import ipywidgets as widgets
 
 from ..client import ApiFailure, NotConnected, ServerClient
 from ..formatting import NOTHING, format_relative, format_time, full_time
+from ..live import follow
+
+#: What a registry view shows changes with: versions, aliases, and "Deployed By".
+REGISTRY_TOPICS = ("models", "aliases", "deployments")
 
 
 class NotSent(Exception):
@@ -95,6 +99,7 @@ class Panel(widgets.VBox):
         super().__init__(**kwargs)
         self.problem = widgets.HTML()
         self._client = client
+        self._followed: set[tuple[str, frozenset[str]]] = set()
 
     @property
     def client(self) -> ServerClient:
@@ -114,6 +119,21 @@ class Panel(widgets.VBox):
 
     def show_problem(self, error: Exception) -> None:
         self.problem.value = problem_html(error)
+
+    def follow_changes(self, group: str, topics: Collection[str]) -> None:
+        """Read again (`redraw`) whenever one of `topics` of `group` changes, anywhere, while
+        this panel is alive; once per panel and group."""
+        if (group, frozenset(topics)) in self._followed:
+            return
+        self._followed.add((group, frozenset(topics)))
+        follow(self.client, group, topics, self._redraw_live)
+
+    def _redraw_live(self) -> None:
+        self.attempt(self.redraw)
+
+    def redraw(self) -> None:
+        """Read what the panel shows again (a panel that follows changes defines it)."""
+        raise NotImplementedError
 
 
 def button(description: str, on_click: Callable[[], Any], **kwargs: Any) -> widgets.Button:

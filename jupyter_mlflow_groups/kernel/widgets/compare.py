@@ -52,8 +52,12 @@ class CompareVersions(Panel):
         ]  # fmt: skip
         self.attempt(self.load)
 
+    def redraw(self) -> None:
+        self.load()
+
     def load(self, refresh: bool = False) -> None:
         self.group = self.group or self.client.default_group()
+        self.follow_changes(self.group, ("models", "aliases"))
         self.data = self.client.compare(self.group, self.name, self.versions, refresh=refresh)
         self._show()
         metrics, kept = list(self.data["metrics"]), self.metric_choice.value

@@ -77,6 +77,7 @@ class DeploymentsPanel(Panel):
 
     def load(self) -> None:
         self.group = self.group or self.client.default_group()
+        self.follow_changes(self.group, ("deployments",))
         listing = self.client.deployments(self.group)["deployments"]
         self.deployments = [d for d in listing if self.only is None or self.only(d)]
         self.title.value = f"<h3 style='margin: 4px 0'>Deployments · group {esc(self.group)}</h3>"
@@ -87,6 +88,11 @@ class DeploymentsPanel(Panel):
             self.show_call(shown[0])  # one deployment: say how to call it straight away
         elif self._calling not in shown:
             self._calling, self.call.value = None, ""
+
+    def redraw(self) -> None:
+        """The deployments as they are now, unless a removal waits for confirmation."""
+        if not self.confirm.children:
+            self.load()
 
     def _nothing(self) -> widgets.HTML:
         return widgets.HTML(f"<i>{esc(self.empty)}</i>")

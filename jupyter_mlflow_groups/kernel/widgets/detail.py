@@ -10,7 +10,7 @@ import ipywidgets as widgets
 
 from ..client import ServerClient
 from .charts import plot_histories, png
-from .common import NOTHING, Panel, button, esc, link, mapping_table, table, when
+from .common import NOTHING, REGISTRY_TOPICS, Panel, button, esc, link, mapping_table, table, when
 from .deploy import DeployPanel
 from .deployments import DeploymentsPanel
 
@@ -55,6 +55,11 @@ class VersionDetail(Panel):
         self.children = [self.toolbar, self.problem, self.content]
         self.attempt(self.load)
 
+    def redraw(self) -> None:
+        """The version as it is now, unless the deploy form is open in its place."""
+        if self.content in self.children:
+            self.load()
+
     def open_deploy(self) -> None:
         """The DeployPanel in place of the details; its Back returns to them, refreshed."""
         number = (self.data or {}).get("version") or self.version
@@ -70,6 +75,7 @@ class VersionDetail(Panel):
     def load(self, refresh: bool = False) -> None:
         group = self.group or self.client.default_group()
         self.group = group
+        self.follow_changes(group, REGISTRY_TOPICS)
         self.data = self.client.version(group, self.name, self.version, refresh=refresh)
         self.content.children = self._render(self.data)
         metrics = sorted((self.data.get("run") or {}).get("metrics") or {})
