@@ -48,6 +48,10 @@ def best_of(facts: dict[str, VersionFacts], metric: str, direction: str) -> list
     return [version for version, value in values.items() if value == best]
 
 
+#: The window's height in pictures of the tab: the tables and the chart at once.
+TALL = 1200
+
+
 class CompareTab:
     """The compare tab of one set of versions, by what it shows (roles, labels, text)."""
 
@@ -93,8 +97,16 @@ class CompareTab:
         return self.section("Metric history").get_by_role("button", name=label, exact=True)
 
     def snap(self, name: str) -> Path:
-        """A PNG of the whole window, named after what it shows."""
+        """A PNG of the whole window, named after what it shows, tall enough for the whole
+        comparison (scrolled to its top)."""
         path = self.screenshots / f"{name}.png"
-        self.page.mouse.move(0, 0)  # no hover effects in the picture
-        self.page.screenshot(path=str(path))
+        size = self.page.viewport_size
+        assert size is not None
+        self.page.set_viewport_size({"width": size["width"], "height": TALL})
+        try:
+            self.root.evaluate("root => root.parentElement.scrollTo(0, 0)")
+            self.page.mouse.move(0, 0)  # no hover effects in the picture
+            self.page.screenshot(path=str(path))
+        finally:
+            self.page.set_viewport_size(size)
         return path

@@ -104,6 +104,11 @@ def test_compare_versions_in_a_tab(sidebar, page, lab, deploy_server, compared, 
         "data-version", best_of(facts, "val_loss", "max")[0]
     )
     expect(tab.row("Metrics", "val_loss").get_by_role("button")).to_be_focused()
+    page.keyboard.press("Enter")  # and back, by keyboard
+    expect(tab.row("Metrics", "val_loss").get_by_role("button")).to_have_text("↓ lower is better")
+    expect(tab.best_versions("val_loss")).to_have_attribute(
+        "data-version", best_of(facts, "val_loss", "min")[0]
+    )
 
     # differences only: the params equal in every version go (as MLflow has them)
     keys = {key for f in facts.values() for key in f.params}
