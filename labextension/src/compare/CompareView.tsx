@@ -223,7 +223,12 @@ function VersionHeads(props: { first: string; columns: string[] }): JSX.Element 
 function MetricsTable(props: ICompareBodyProps & { columns: string[] }): JSX.Element {
   const { comparison, columns, differencesOnly } = props;
   const bestId = useId();
-  const rows = tableRows(comparison.metrics, columns, comparison.differences.metrics, differencesOnly);
+  const rows = tableRows(
+    comparison.metrics,
+    columns,
+    comparison.differences.metrics,
+    differencesOnly
+  );
   if (rows.length === 0) {
     return (
       <p className="jp-MlflowGroups-empty">
@@ -245,7 +250,7 @@ function MetricsTable(props: ICompareBodyProps & { columns: string[] }): JSX.Ele
                   className="jp-MlflowGroups-direction"
                   data-direction={direction}
                   onClick={() => props.onFlip(row.key)}
-                  title={`Best is the ${direction === 'max' ? 'highest' : 'lowest'} value; switch to ${directionLabel(flipped(direction)).slice(2)}`}
+                  title={switchHint(direction)}
                 >
                   {directionLabel(direction)}
                 </button>
@@ -279,6 +284,12 @@ function MetricsTable(props: ICompareBodyProps & { columns: string[] }): JSX.Ele
       </caption>
     </table>
   );
+}
+
+/** What pressing a metric's direction does. */
+function switchHint(direction: Direction): string {
+  const now = direction === 'max' ? 'highest' : 'lowest';
+  return `Best is the ${now} value; press for ${directionLabel(flipped(direction)).slice(2)}`;
 }
 
 function ValuesTable(props: {

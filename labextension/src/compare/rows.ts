@@ -98,7 +98,9 @@ export function fieldsText(fields: ISignatureField[] | null | undefined): string
   if (!fields?.length) {
     return 'not described';
   }
-  return fields.map(field => (field.name ? `${field.name}: ${typeOf(field)}` : typeOf(field))).join(', ');
+  return fields
+    .map(field => (field.name ? `${field.name}: ${typeOf(field)}` : typeOf(field)))
+    .join(', ');
 }
 
 /** The signatures as a table of two rows, Inputs and Outputs (`no signature` where a version

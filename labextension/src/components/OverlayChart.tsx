@@ -7,7 +7,7 @@ import { HTMLSelect } from '@jupyterlab/ui-components';
 import React, { useId, useState } from 'react';
 
 import { api, asProblem } from '../api';
-import { hasTimestamps, ISeries, overlay, XAxis } from '../compare/overlay';
+import { IOverlay, ISeries, XAxis, hasTimestamps, overlay } from '../compare/overlay';
 import { seriesLook } from '../compare/series';
 import { formatNumber } from '../format';
 import { IMetricPoint, IProblem } from '../types';
@@ -185,7 +185,7 @@ function xText(value: number, axis: XAxis): string {
   return axis === 'relative' ? `${formatNumber(value)} s` : formatNumber(value);
 }
 
-function Axes(props: { drawn: NonNullable<ReturnType<typeof overlay>>; axis: XAxis }): JSX.Element {
+function Axes(props: { drawn: IOverlay; axis: XAxis }): JSX.Element {
   const { drawn, axis } = props;
   return (
     <g className="jp-MlflowGroups-axes" aria-hidden="true">
@@ -200,7 +200,13 @@ function Axes(props: { drawn: NonNullable<ReturnType<typeof overlay>>; axis: XAx
       ))}
       {drawn.x.ticks.map(tick => (
         <g key={`x${tick.value}`}>
-          <line className="jp-MlflowGroups-grid" x1={tick.at} x2={tick.at} y1={0} y2={PLOT_HEIGHT} />
+          <line
+            className="jp-MlflowGroups-grid"
+            x1={tick.at}
+            x2={tick.at}
+            y1={0}
+            y2={PLOT_HEIGHT}
+          />
           <text x={tick.at} y={PLOT_HEIGHT + 16} textAnchor="middle">
             {xText(tick.value, axis)}
           </text>
