@@ -6,6 +6,7 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import {
   IActiveGroupChange,
+  IComparison,
   IDeployment,
   IDeploymentRemoved,
   IDeployments,
@@ -16,7 +17,8 @@ import {
   IModel,
   IModelsPage,
   IProblem,
-  IVersion
+  IVersion,
+  Direction
 } from './types';
 
 const API = 'mlflow-groups/api';
@@ -33,7 +35,17 @@ export class ApiError extends Error implements IProblem {
   }
 }
 
-type Query = Record<string, string | number | boolean | null | undefined>;
+/** A list is sent as the same name repeated (`direction=a:max&direction=b:min`). */
+type Query = Record<string, string | number | boolean | string[] | null | undefined>;
+
+function queryString(query: Query): string {
+  const pairs = Object.entries(query).flatMap(([key, value]) =>
+    (Array.isArray(value) ? value : [value])
+      .filter(item => item !== undefined && item !== null && item !== false && item !== '')
+      .map(item => `${encodeURIComponent(key)}=${encodeURIComponent(String(item))}`)
+  );
+  return pairs.length ? `?${pairs.join('&')}` : '';
+}
 
 async function call<T>(
   path: string[],
@@ -42,13 +54,7 @@ async function call<T>(
 ): Promise<T> {
   const settings = ServerConnection.makeSettings();
   const segments = path.map(encodeURIComponent);
-  const shown = Object.entries(query).filter(
-    ([, value]) => value !== undefined && value !== null && value !== false && value !== ''
-  );
-  const search = shown.length
-    ? URLExt.objectToQueryString(Object.fromEntries(shown))
-    : '';
-  const url = URLExt.join(settings.baseUrl, API, ...segments) + search;
+  const url = URLExt.join(settings.baseUrl, API, ...segments) + queryString(query);
   let response: Response;
   try {
     response = await ServerConnection.makeRequest(url, init, settings);
@@ -125,6 +131,20 @@ export const api = {
     refresh = false
   ): Promise<IVersion> =>
     call(['groups', group, 'models', name, 'versions', version], {
+      refresh: refresh && 1
+    }),
+
+  /** 2-10 versions side by side; `directions` overrides which way metrics are better. */
+  compare: (
+    group: string,
+    name: string,
+    versions: string[],
+    directions: Record<string, Direction> = {},
+    refresh = false
+  ): Promise<IComparison> =>
+    call(['groups', group, 'models', name, 'compare'], {
+      versions: versions.join(','),
+      direction: Object.entries(directions).map(([key, way]) => `${key}:${way}`),
       refresh: refresh && 1
     }),
 

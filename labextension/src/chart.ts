@@ -41,7 +41,7 @@ export function chartLine(
 }
 
 /** Indices to draw: all of them when few, else each bucket's lowest and highest. */
-function sample(count: number, buckets: number, value: (index: number) => number): number[] {
+export function sample(count: number, buckets: number, value: (index: number) => number): number[] {
   if (count <= buckets * 2) {
     return Array.from({ length: count }, (_, index) => index);
   }

@@ -6,6 +6,8 @@ import { ICommandPalette, InputDialog, showErrorMessage } from '@jupyterlab/appu
 import { INotebookTracker } from '@jupyterlab/notebook';
 
 import { api, asProblem } from './api';
+import { compareArgs } from './compare/context';
+import { CompareTabs } from './compare/tab';
 import { mlflowIcon } from './icon';
 import { MlflowUiTabs } from './mlflowUi';
 import { MlflowSidebar } from './panel';
@@ -18,8 +20,18 @@ export const CommandIDs = {
   refresh: 'mlflow-groups:refresh',
   switchGroup: 'mlflow-groups:switch-group',
   deployments: 'mlflow-groups:show-deployments',
-  openMlflowUi: 'mlflow-groups:open-mlflow-ui'
+  openMlflowUi: 'mlflow-groups:open-mlflow-ui',
+  /** Not in the palette: it needs versions, which the sidebar's versions table picks. */
+  compare: 'mlflow-groups:compare'
 };
+
+const IN_PALETTE = [
+  CommandIDs.open,
+  CommandIDs.refresh,
+  CommandIDs.switchGroup,
+  CommandIDs.deployments,
+  CommandIDs.openMlflowUi
+];
 
 const CATEGORY = 'MLflow';
 
@@ -28,7 +40,8 @@ export function addCommands(
   sidebar: MlflowSidebar,
   notebooks: INotebookTracker | null,
   palette: ICommandPalette | null,
-  mlflowUi: MlflowUiTabs
+  mlflowUi: MlflowUiTabs,
+  compareTabs: CompareTabs
 ): void {
   const { commands, shell } = app;
   const model = sidebar.model;
@@ -81,6 +94,40 @@ export function addCommands(
     }
   });
 
+  commands.addCommand(CommandIDs.compare, {
+    label: 'Compare Model Versions',
+    caption: 'Compare versions of a model side by side in a tab',
+    icon: mlflowIcon,
+    describedBy: {
+      args: {
+        type: 'object',
+        required: ['group', 'model', 'versions'],
+        properties: {
+          group: { type: 'string', description: 'The MLflow group' },
+          model: { type: 'string', description: 'The registered model' },
+          versions: {
+            type: 'array',
+            items: { type: 'string' },
+            minItems: 2,
+            maxItems: 10,
+            description: 'Version numbers or @aliases'
+          }
+        }
+      }
+    },
+    execute: async args => {
+      const asked = compareArgs(args);
+      if (!asked) {
+        await showErrorMessage(
+          'Cannot compare these versions',
+          'Compare takes a group, a model and from 2 to 10 versions.'
+        );
+        return;
+      }
+      return compareTabs.open(asked);
+    }
+  });
+
   commands.addCommand(CommandIDs.switchGroup, {
     label: 'Switch MLflow Group…',
     caption: 'Choose the group whose MLflow new kernels use',
@@ -107,7 +154,7 @@ export function addCommands(
     }
   });
 
-  for (const command of Object.values(CommandIDs)) {
+  for (const command of IN_PALETTE) {
     palette?.addItem({ command, category: CATEGORY });
   }
 }

@@ -1,6 +1,6 @@
 /**
- * jupyter-mlflow-groups: the MLflow panel in JupyterLab's left sidebar, and a group's MLflow UI
- * in a main-area tab.
+ * jupyter-mlflow-groups: the MLflow panel in JupyterLab's left sidebar, a group's MLflow UI
+ * in a main-area tab, and versions of a model compared in tabs of their own.
  */
 import {
   ILayoutRestorer,
@@ -11,6 +11,8 @@ import { ICommandPalette } from '@jupyterlab/apputils';
 import { INotebookTracker } from '@jupyterlab/notebook';
 
 import { CommandIDs, addCommands } from './commands';
+import { ICompareArgs } from './compare/context';
+import { CompareTabs } from './compare/tab';
 import { MlflowUiTabs } from './mlflowUi';
 import { SidebarModel } from './model';
 import { MlflowSidebar } from './panel';
@@ -29,16 +31,24 @@ const plugin: JupyterFrontEndPlugin<void> = {
   ) => {
     const openMlflowUi = (url: string) =>
       void app.commands.execute(CommandIDs.openMlflowUi, { url });
-    const sidebar = new MlflowSidebar(new SidebarModel(), notebooks, openMlflowUi);
+    const compare = (args: ICompareArgs) =>
+      void app.commands.execute(CommandIDs.compare, { ...args });
+    const sidebar = new MlflowSidebar(new SidebarModel(), notebooks, openMlflowUi, compare);
     app.shell.add(sidebar, 'left', { rank: 650 });
     const mlflowUi = new MlflowUiTabs(app.shell);
+    const compareTabs = new CompareTabs(app.shell, openMlflowUi);
     restorer?.add(sidebar, sidebar.id);
     void restorer?.restore(mlflowUi.tracker, {
       command: CommandIDs.openMlflowUi,
       args: widget => ({ url: widget.content.url }),
       name: widget => widget.id
     });
-    addCommands(app, sidebar, notebooks, palette, mlflowUi);
+    void restorer?.restore(compareTabs.tracker, {
+      command: CommandIDs.compare,
+      args: widget => ({ ...widget.content.args }),
+      name: widget => widget.id
+    });
+    addCommands(app, sidebar, notebooks, palette, mlflowUi, compareTabs);
   }
 };
 

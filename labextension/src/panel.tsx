@@ -5,6 +5,7 @@ import { INotebookTracker } from '@jupyterlab/notebook';
 import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
 import React from 'react';
 
+import { ICompareArgs, OpenCompare } from './compare/context';
 import { OpenMlflowUi } from './components/MlflowUiLink';
 import { Sidebar } from './components/Sidebar';
 import { mlflowIcon } from './icon';
@@ -16,7 +17,8 @@ export class MlflowSidebar extends ReactWidget {
   constructor(
     readonly model: SidebarModel,
     private readonly _notebooks: INotebookTracker | null,
-    private readonly _openMlflowUi: (url: string) => void
+    private readonly _openMlflowUi: (url: string) => void,
+    private readonly _compare: ((args: ICompareArgs) => void) | null = null
   ) {
     super();
     this.id = SIDEBAR_ID;
@@ -30,9 +32,11 @@ export class MlflowSidebar extends ReactWidget {
   render(): JSX.Element {
     return (
       <OpenMlflowUi.Provider value={this._openMlflowUi}>
-        <UseSignal signal={this.model.changed}>
-          {() => <Sidebar model={this.model} notebooks={this._notebooks} />}
-        </UseSignal>
+        <OpenCompare.Provider value={this._compare}>
+          <UseSignal signal={this.model.changed}>
+            {() => <Sidebar model={this.model} notebooks={this._notebooks} />}
+          </UseSignal>
+        </OpenCompare.Provider>
       </OpenMlflowUi.Provider>
     );
   }

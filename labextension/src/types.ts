@@ -129,11 +129,67 @@ export interface IVersion extends IVersionRow {
 export interface IMetricPoint {
   step: number;
   value: number;
+  /** When it was logged (ms since the epoch); missing from older servers. */
+  timestamp?: number | null;
 }
 
 export interface IMetricHistory {
   key: string;
   history: IMetricPoint[];
+}
+
+/** Which way a metric is better: higher (`max`) or lower (`min`). */
+export type Direction = 'max' | 'min';
+
+/** `{key: {version: value}}`, null where a version lacks the key. */
+export type CompareTable<T> = Record<string, Record<string, T | null>>;
+
+/** A compared version's source run (its identity and where to see it). */
+export interface ICompareRun {
+  run_id: string;
+  run_name: string | null;
+  status: string | null;
+  start_time: string | null;
+  end_time: string | null;
+  ui_url: string | null;
+  missing: boolean | null;
+}
+
+/** One column of a comparison: a version, however many names it was asked by. */
+export interface ICompareVersion {
+  version: string;
+  requested: string[];
+  aliases: string[];
+  status: string | null;
+  registered_at: string | null;
+  description: string | null;
+  deployed_by: string[];
+  model_uri: string | null;
+  ui_url: string | null;
+  run: ICompareRun | null;
+}
+
+/** Versions side by side (GET .../models/{name}/compare). */
+export interface IComparison {
+  group: string;
+  name: string;
+  versions: ICompareVersion[];
+  params: CompareTable<string>;
+  metrics: CompareTable<number>;
+  directions: Record<string, Direction>;
+  /** Each metric's best version(s); empty when fewer than two versions have it. */
+  best: Record<string, string[]>;
+  tags: CompareTable<string>;
+  run_tags: CompareTable<string>;
+  signatures: Record<string, ISignature | null>;
+  /** The keys whose values are not the same in every version. */
+  differences: {
+    params: string[];
+    metrics: string[];
+    tags: string[];
+    run_tags: string[];
+    signature: boolean;
+  };
 }
 
 export type DeploymentStatus =

@@ -43,7 +43,8 @@ _TEXTS = """(root, skip) => {
   return shown;
 }"""
 
-#: Each chart's line: its stroke and the backgrounds behind it.
+#: Each chart's line: its stroke and the backgrounds behind it (the sidebar's small charts
+#: and the compare tab's overlaid histories alike: a polyline in a figure with data-metric).
 _LINES = """root => [...root.querySelectorAll('figure polyline')].map(line => {
   const backgrounds = [];
   for (let node = line.closest('svg'); node; node = node.parentElement) {
@@ -129,6 +130,27 @@ def _contrasts(shown: list[dict]) -> list[Contrast]:
     return result
 
 
+def text_contrasts(root: Locator) -> list[Contrast]:
+    """The contrast of every text shown within `root`, but JupyterLab's own controls, from the
+    computed styles."""
+    return _contrasts(root.evaluate(_TEXTS, LAB_CONTROLS))
+
+
+def chart_contrasts(root: Locator) -> list[Contrast]:
+    """The contrast of each chart line within `root` with the chart's background."""
+    return _contrasts(root.evaluate(_LINES))
+
+
+def unreadable(contrasts: list[Contrast], least: float, where: str) -> list[str]:
+    """Each contrast below `least`, said so that a failing test shows what and where."""
+    return [
+        f"{where}: {item.text!r} ({item.classes}) {item.ratio:.2f}:1, "
+        f"colour {item.colour[:3]} on {item.background[:3]}"
+        for item in contrasts
+        if item.ratio < least
+    ]
+
+
 class Sidebar:
     def __init__(self, page: Page, screenshots: Path) -> None:
         self.page = page
@@ -187,12 +209,11 @@ class Sidebar:
     def text_contrasts(self, within: Locator | None = None) -> list[Contrast]:
         """The contrast of every text shown in the panel (or `within` a part of it), but
         JupyterLab's own controls, from the computed styles."""
-        root = within or self.panel
-        return _contrasts(root.evaluate(_TEXTS, LAB_CONTROLS))
+        return text_contrasts(within or self.panel)
 
     def chart_contrasts(self) -> list[Contrast]:
         """The contrast of each metric chart's line with the chart's background."""
-        return _contrasts(self.panel.evaluate(_LINES))
+        return chart_contrasts(self.panel)
 
     def snap(self, name: str, *, whole_window: bool = False) -> Path:
         """A PNG of the panel (or of the whole window) named after the state it shows."""

@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import expect
 from support.deploying import register_version
 from support.lab_actions import theme
-from support.sidebar import Contrast, Sidebar
+from support.sidebar import Sidebar, unreadable
 
 GROUP = "themes"
 MODEL = "themed-iris"
@@ -62,15 +62,6 @@ def deploy_and_serve(lab, name: str, version: str) -> None:
     while (deployment := lab.request("GET", f"{DEPLOYMENTS}/{name}"))["status"] != "serving":
         assert deployment["status"] == "starting", deployment
         time.sleep(0.2)
-
-
-def unreadable(contrasts: list[Contrast], least: float, where: str) -> list[str]:
-    return [
-        f"{where}: {item.text!r} ({item.classes}) {item.ratio:.2f}:1, "
-        f"colour {item.colour[:3]} on {item.background[:3]}"
-        for item in contrasts
-        if item.ratio < least
-    ]
 
 
 def test_every_chip_pill_badge_and_problem_is_readable_in_both_themes(

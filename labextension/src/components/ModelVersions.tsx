@@ -1,10 +1,12 @@
 /**
- * A model's versions, newest first: Version, Registered At, Aliases, Deployed By, Deploy.
+ * A model's versions, newest first: Version, Registered At, Aliases, Deployed By, Deploy; a
+ * box per version picks those to compare in a tab.
  */
 import { Button } from '@jupyterlab/ui-components';
-import React from 'react';
+import React, { useContext, useState } from 'react';
 
 import { api } from '../api';
+import { MAX_COMPARED, OpenCompare } from '../compare/context';
 import { IVersionRow } from '../types';
 import { useRequest } from '../useRequest';
 import { Chips } from './Chips';
@@ -27,6 +29,19 @@ export interface IModelVersionsProps {
 export function ModelVersions(props: IModelVersionsProps): JSX.Element {
   const { group, name, reload } = props;
   const pages = usePages();
+  const openCompare = useContext(OpenCompare);
+  // kept across pages of versions: versions of several pages can be compared
+  const [picked, setPicked] = useState<ReadonlySet<string>>(new Set());
+  const pick = (version: string, on: boolean) =>
+    setPicked(previous => {
+      const next = new Set(previous);
+      if (on) {
+        next.add(version);
+      } else {
+        next.delete(version);
+      }
+      return next;
+    });
   const model = useRequest(
     fresh => api.model(group, name, { pageToken: pages.token, refresh: fresh }),
     JSON.stringify([group, name, pages.token]),
@@ -51,10 +66,18 @@ export function ModelVersions(props: IModelVersionsProps): JSX.Element {
           <VersionsTable
             versions={model.data.versions}
             busy={model.loading}
+            picked={openCompare ? picked : null}
+            onPick={pick}
             onOpenVersion={props.onOpenVersion}
             onDeploy={props.onDeploy}
           />
         ))}
+      {openCompare && model.data && model.data.versions.length > 1 && (
+        <CompareBar
+          picked={picked}
+          onCompare={() => openCompare({ group, model: name, versions: [...picked] })}
+        />
+      )}
       {model.data && (
         <Pager
           pages={pages}
@@ -66,15 +89,46 @@ export function ModelVersions(props: IModelVersionsProps): JSX.Element {
   );
 }
 
+/** How many versions are picked, and Compare once they are 2 to MAX_COMPARED. */
+function CompareBar(props: { picked: ReadonlySet<string>; onCompare: () => void }): JSX.Element {
+  const count = props.picked.size;
+  const ready = count >= 2 && count <= MAX_COMPARED;
+  const note =
+    count > MAX_COMPARED
+      ? `${count} picked: compare at most ${MAX_COMPARED}.`
+      : count < 2
+        ? `Pick 2 to ${MAX_COMPARED} versions to compare.`
+        : `${count} versions picked.`;
+  return (
+    <div className="jp-MlflowGroups-pickBar">
+      <span className="jp-MlflowGroups-muted" role="status">
+        {note}
+      </span>
+      <Button
+        small
+        disabled={!ready}
+        onClick={props.onCompare}
+        title="Compare the picked versions side by side in a tab"
+      >
+        Compare
+      </Button>
+    </div>
+  );
+}
+
 const COLUMNS = ['Version', 'Registered At', 'Aliases', 'Deployed By', 'Deploy'];
 
 /** A table when the panel is wide; a card per version when it is narrow (see base.css). */
 function VersionsTable(props: {
   versions: IVersionRow[];
   busy: boolean;
+  /** The versions picked to compare; null where comparing is not offered. */
+  picked: ReadonlySet<string> | null;
+  onPick: (version: string, on: boolean) => void;
   onOpenVersion: (version: string) => void;
   onDeploy: (version: string) => void;
 }): JSX.Element {
+  const { picked } = props;
   return (
     <table className="jp-MlflowGroups-versions" aria-busy={props.busy}>
       <thead>
@@ -90,6 +144,15 @@ function VersionsTable(props: {
         {props.versions.map(row => (
           <tr key={row.version} data-version={row.version}>
             <td className="jp-mod-version">
+              {picked && (
+                <input
+                  type="checkbox"
+                  className="jp-MlflowGroups-pick"
+                  checked={picked.has(row.version)}
+                  onChange={event => props.onPick(row.version, event.currentTarget.checked)}
+                  aria-label={`Compare version ${row.version}`}
+                />
+              )}
               <button
                 className="jp-MlflowGroups-linkButton"
                 onClick={() => props.onOpenVersion(row.version)}

@@ -5,7 +5,8 @@ import React from 'react';
 
 import { ISignature, ISignatureField } from '../types';
 
-function typeOf(field: ISignatureField): string {
+/** A field's type as people read it (the compare tab shows it too). */
+export function typeOf(field: ISignatureField): string {
   const tensor = field['tensor-spec'];
   if (tensor) {
     return `tensor of ${tensor.dtype}, shape (${tensor.shape.join(', ')})`;
