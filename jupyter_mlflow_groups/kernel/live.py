@@ -3,7 +3,9 @@ group's next changes through the API (`GET .../changes`, a long poll: kernels ca
 Jupyter's event stream) and has the panels that care about them read again.
 
 Panels are held weakly, and a closed panel (`panel.close()`, or its output cleared) stops
-listening: the thread ends with the last one.
+listening: the thread ends with the last one. It also ends when the server refuses the
+kernel's token or cannot be reached for a while (it stopped); a panel's next read starts it
+again.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from .client import ApiFailure, NotConnected, ServerClient
 
 WAIT = 25  # seconds each request waits for a change
 PAUSE = 5.0  # seconds before asking again after a failure (the server restarting)
+TRIES = 3  # failures in a row after which the server is taken to be gone
 
 Redraw = Callable[[], Any]
 
@@ -31,8 +34,11 @@ class _GroupFeed:
         self._thread: threading.Thread | None = None
 
     def add(self, redraw: Redraw, topics: Collection[str]) -> None:
+        """Listen (once per panel), and make sure someone is waiting for changes."""
+        listener = (weakref.WeakMethod(redraw), frozenset(topics))  # type: ignore[arg-type]
         with self._lock:
-            self._listeners.append((weakref.WeakMethod(redraw), frozenset(topics)))  # type: ignore[arg-type]
+            if listener not in self._listeners:
+                self._listeners.append(listener)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name=f"mlflow-groups changes of {self.group}", daemon=True
@@ -50,17 +56,25 @@ class _GroupFeed:
 
     def _run(self) -> None:
         after: int | None = None
+        failures = 0
         while self._alive():
             try:
                 answer = self.client.changes(self.group, after, WAIT if after is not None else 0)
-            except (ApiFailure, NotConnected, ValueError):
+            except (ApiFailure, NotConnected, ValueError) as error:
+                failures += 1
+                if getattr(error, "status", None) in (401, 403) or failures >= TRIES:
+                    break  # the token is refused, or the server is gone: a new read restarts
                 time.sleep(PAUSE)
                 continue
+            failures = 0
             if after is not None:
                 topics = {change["topic"] for change in answer["changes"]}
                 if answer["missed"] or topics:
                     self._notify(topics, everything=answer["missed"])
             after = answer["last"]
+        with self._lock:
+            if self._thread is threading.current_thread():
+                self._thread = None
 
     def _notify(self, topics: set[str], everything: bool) -> None:
         for redraw, wanted in self._alive():

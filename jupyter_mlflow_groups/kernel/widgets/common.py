@@ -99,7 +99,6 @@ class Panel(widgets.VBox):
         super().__init__(**kwargs)
         self.problem = widgets.HTML()
         self._client = client
-        self._followed: set[tuple[str, frozenset[str]]] = set()
 
     @property
     def client(self) -> ServerClient:
@@ -122,10 +121,7 @@ class Panel(widgets.VBox):
 
     def follow_changes(self, group: str, topics: Collection[str]) -> None:
         """Read again (`redraw`) whenever one of `topics` of `group` changes, anywhere, while
-        this panel is alive; once per panel and group."""
-        if (group, frozenset(topics)) in self._followed:
-            return
-        self._followed.add((group, frozenset(topics)))
+        this panel is alive (called at each read: it listens once)."""
         follow(self.client, group, topics, self._redraw_live)
 
     def _redraw_live(self) -> None:
