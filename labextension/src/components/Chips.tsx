@@ -1,12 +1,21 @@
 /**
- * Aliases and deployment names as small labels.
+ * Aliases and deployment names as small labels; an alias chip may carry a × that removes it.
  */
 import React from 'react';
+
+export interface IChipRemoval {
+  onRemove: (name: string) => void;
+  /** Why the × is disabled (the group's policy); empty when it works. */
+  disabledWhy: string;
+}
 
 export function Chips(props: {
   names: string[];
   kind: 'alias' | 'deployment';
+  /** A remove control on each chip (aliases a user may change). */
+  removal?: IChipRemoval;
 }): JSX.Element | null {
+  const { removal } = props;
   if (props.names.length === 0) {
     return null;
   }
@@ -16,8 +25,20 @@ export function Chips(props: {
         <span
           key={name}
           className={`jp-MlflowGroups-chip jp-mod-${props.kind}`}
+          data-name={name}
         >
           {props.kind === 'alias' ? `@${name}` : name}
+          {removal && (
+            <button
+              className="jp-MlflowGroups-chipRemove"
+              aria-label={`Remove @${name}`}
+              title={removal.disabledWhy || `Remove @${name}`}
+              disabled={removal.disabledWhy !== ''}
+              onClick={() => removal.onRemove(name)}
+            >
+              ×
+            </button>
+          )}
         </span>
       ))}
     </span>
