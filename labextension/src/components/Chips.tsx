@@ -5,14 +5,13 @@ import React from 'react';
 
 export interface IChipRemoval {
   onRemove: (name: string) => void;
-  /** Why the × is disabled (the group's policy); empty when it works. */
-  disabledWhy: string;
 }
 
 export function Chips(props: {
   names: string[];
   kind: 'alias' | 'deployment';
-  /** A remove control on each chip (aliases a user may change). */
+  /** A remove control on each chip: only for aliases the user may change (the group's
+   * policy), so that nobody is offered what would be refused. */
   removal?: IChipRemoval;
 }): JSX.Element | null {
   const { removal } = props;
@@ -32,8 +31,7 @@ export function Chips(props: {
             <button
               className="jp-MlflowGroups-chipRemove"
               aria-label={`Remove @${name}`}
-              title={removal.disabledWhy || `Remove @${name}`}
-              disabled={removal.disabledWhy !== ''}
+              title={`Remove @${name}`}
               onClick={() => removal.onRemove(name)}
             >
               ×

@@ -109,10 +109,9 @@ function VersionBody(
             names={version.aliases}
             kind="alias"
             removal={
-              binding && {
-                disabledWhy: access.why,
-                onRemove: alias => void removeAlias(binding, version.name, alias, hooks)
-              }
+              binding && access.allowed
+                ? { onRemove: alias => void removeAlias(binding, version.name, alias, hooks) }
+                : undefined
             }
           />
           {version.aliases.length === 0 && '—'}
