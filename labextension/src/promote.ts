@@ -69,7 +69,10 @@ export async function removeAlias(
     : '';
   const choice = await showDialog({
     title: `Remove @${alias} from ${model}?`,
-    body: new ReasonBody(`Code that loads models:/${model}@${alias} stops finding it.${review}`, 'Reason (optional)'),
+    body: new ReasonBody(
+      `Code that loads models:/${model}@${alias} stops finding it.${review}`,
+      'Reason (optional)'
+    ),
     buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Remove' })],
     focusNodeSelector: 'textarea'
   });
@@ -133,7 +136,10 @@ export async function decideRequest(
   if (!approve) {
     const choice = await showDialog({
       title: 'Reject this request?',
-      body: new ReasonBody(`${requestSummary(record)}, asked by ${record.requested_by}.`, 'Why (optional, the requester sees it)'),
+      body: new ReasonBody(
+        `${requestSummary(record)}, asked by ${record.requested_by}.`,
+        'Why (optional, the requester sees it)'
+      ),
       buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Reject' })],
       focusNodeSelector: 'textarea'
     });

@@ -16,6 +16,7 @@ from mlflow import MlflowClient
 from playwright.sync_api import Browser, Locator, Page, expect
 from support.jupyter import JupyterServerProcess
 from support.lab import LAB_PAGE_CONFIG, VIEWPORT
+from support.lab_actions import theme
 from support.seeding import model_name
 from support.sidebar import Sidebar
 
@@ -254,3 +255,45 @@ def test_a_group_that_lets_nobody_write_disables_the_controls_and_says_why(
         expect(sidebar.panel.get_by_role("button", name="Remove @pinned")).to_have_count(0)
     finally:
         page.context.close()
+
+
+def test_the_requests_and_their_states_are_readable_in_both_themes(boss, team):
+    """Every pill (pending, applied, approved, rejected) and the tab's badge: 4.5:1 or more.
+    The records of each state are made here, over REST, by alice and decided by boss."""
+    api = f"/mlflow-groups/api/groups/{GROUP}"
+
+    def ask(alias: str, version: str) -> dict:
+        path = f"{api}/models/{MODEL}/aliases/{alias}"
+        return team.alice.request("PUT", path, {"version": version, "reason": "themes"})
+
+    ask("themed", "1")  # applied
+    for verdict in ("approve", "reject"):
+        request_id = ask("champion", "3")["request"]["id"]
+        team.boss.request("POST", f"{api}/requests/{request_id}/{verdict}", {})
+    ask("champion", "1")  # pending
+    problems: list[str] = []
+    measured: set[str] = set()
+    for theme_name in ("JupyterLab Light", "JupyterLab Dark"):
+        with theme(boss.page, theme_name):
+            requests_tab(boss).click()
+            expect(requests_tab(boss)).to_contain_text("Requests1")
+            for state in ("pending", "applied", "approved", "rejected"):
+                expect(
+                    boss.panel.locator(f".jp-MlflowGroups-status.jp-mod-{state}")
+                ).not_to_have_count(0)
+            boss.page.mouse.move(0, 0)  # no hover colours
+            for item in boss.text_contrasts():
+                measured.add(item.classes)
+                if item.ratio < 4.5:
+                    problems.append(
+                        f"{theme_name}: {item.text!r} ({item.classes}) {item.ratio:.2f}:1"
+                    )
+    assert not problems, "\n".join(problems)
+    for shown in (
+        "jp-MlflowGroups-badge",
+        *(
+            f"jp-MlflowGroups-status jp-mod-{state}"
+            for state in ("pending", "applied", "approved", "rejected")
+        ),
+    ):
+        assert shown in measured, f"{shown} was not measured"

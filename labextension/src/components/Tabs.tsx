@@ -58,7 +58,10 @@ export function Tabs(props: {
           >
             {tab.label}
             {!!tab.badge && (
-              <span className="jp-MlflowGroups-badge" aria-label={`${tab.badge} ${tab.badgeLabel ?? ''}`.trim()}>
+              <span
+                className="jp-MlflowGroups-badge"
+                aria-label={`${tab.badge} ${tab.badgeLabel ?? ''}`.trim()}
+              >
                 {tab.badge}
               </span>
             )}
