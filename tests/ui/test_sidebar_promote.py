@@ -257,6 +257,25 @@ def test_a_group_that_lets_nobody_write_disables_the_controls_and_says_why(
         page.context.close()
 
 
+def test_a_refusal_shows_the_api_s_message_and_hint(boss, team):
+    """A request decided meanwhile (here over REST, as another admin would): Approve on the
+    stale list says who decided it and what to do, and the list reads again."""
+    api = f"/mlflow-groups/api/groups/{GROUP}"
+    path = f"{api}/models/{MODEL}/aliases/champion"
+    request = team.alice.request("PUT", path, {"version": "2", "reason": "stale"})["request"]
+    requests_tab(boss).click()
+    item = boss.panel.locator(f'.jp-MlflowGroups-request[data-id="{request["id"]}"]')
+    expect(item.locator(".jp-MlflowGroups-status")).to_have_text("pending")
+    team.boss.request("POST", f"{api}/requests/{request['id']}/reject", {"comment": "no"})
+    item.get_by_role("button", name="Approve").click()
+    dialog = boss.page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Could not approve the request")
+    expect(dialog).to_contain_text(f"Request {request['id']} was rejected by boss")  # message
+    expect(dialog).to_contain_text("The group's requests are listed with their state.")  # hint
+    dialog.get_by_role("button", name="Close").click()
+    expect(item.locator(".jp-MlflowGroups-status")).to_have_text("rejected")
+
+
 def test_the_requests_and_their_states_are_readable_in_both_themes(boss, team):
     """Every pill (pending, applied, approved, rejected) and the tab's badge: 4.5:1 or more.
     The records of each state are made here, over REST, by alice and decided by boss."""
