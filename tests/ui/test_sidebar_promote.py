@@ -139,6 +139,9 @@ def test_a_member_sets_and_requests_aliases_and_an_admin_decides(alice, boss, te
     # an unprotected alias: made at once
     dialog = set_alias(alice, "latest", "try it")
     expect(dialog).to_contain_text("MLflow keeps @latest for itself")  # said before asking
+    dialog.get_by_role("button", name="Set alias").click()  # asked again, the reason kept
+    expect(dialog.locator(".jp-MlflowGroups-formProblem")).to_contain_text("MLflow keeps @latest")
+    expect(dialog.get_by_role("textbox", name="Reason")).to_have_value("try it")
     dialog.get_by_label("Alias", exact=True).fill("staging")
     expect(dialog.locator(".jp-MlflowGroups-formProblem")).to_have_text("")
     dialog.get_by_role("button", name="Set alias").click()

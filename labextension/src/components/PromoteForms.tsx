@@ -23,13 +23,14 @@ interface IAliasFormProps {
 
 function AliasForm(props: IAliasFormProps): JSX.Element {
   const [value, setValue] = useState(props.initial);
-  const [touched, setTouched] = useState(props.refusal !== null);
+  const [touched, setTouched] = useState(false);
   const update = (change: Partial<IAliasFormValue>) => {
     const next = { ...value, ...change };
     setValue(next);
     props.onChange(next);
   };
-  const problem = touched ? (props.refusal ?? aliasProblem(value.alias)) : null;
+  // the last refusal until the name is edited, then the rule checked as it is typed
+  const problem = touched ? aliasProblem(value.alias) : props.refusal;
   const alias = aliasName(value.alias);
   return (
     <div className="jp-MlflowGroups-form">
