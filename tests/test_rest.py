@@ -61,6 +61,41 @@ async def test_groups_lists_the_user_s_groups_with_secrets_masked(groups_file, j
         assert secret not in text
 
 
+async def test_groups_show_the_registry_policy_but_never_the_writer_s_credentials(
+    bindings, jp_fetch
+):
+    """The sidebar offers or disables its alias and edit controls by this policy."""
+    writer_password = "rest-writer-password-7e21"
+    bindings.write(
+        {
+            "groups": {
+                "team-a": {
+                    "tracking_uri": "http://mlflow.team-a.invalid",
+                    "members": ["alice"],
+                    "admins": ["carol"],
+                    "registry": {
+                        "write": "admins",
+                        "protected_aliases": ["champion"],
+                        "write_env": {
+                            "MLFLOW_TRACKING_USERNAME": "writer-7e21",
+                            "MLFLOW_TRACKING_PASSWORD": writer_password,
+                        },
+                    },
+                },
+                "team-b": {"tracking_uri": "http://mlflow.team-b.invalid"},
+            }
+        }
+    )
+    _, body = await fetch_json(jp_fetch, *API, "groups")
+    team_a, team_b = body["groups"]
+    assert team_a["admin"] is False
+    assert team_a["registry"] == {"write": "admins", "protected_aliases": ["champion"]}
+    assert team_b["registry"] == {"write": "members", "protected_aliases": []}
+    text = json.dumps(body)
+    assert writer_password not in text and "writer-7e21" not in text
+    assert "write_env" not in text
+
+
 async def test_a_bad_group_is_listed_with_its_problems(groups_file, jp_fetch):
     _, body = await fetch_json(jp_fetch, *API, "groups")
     broken = body["groups"][1]

@@ -6,10 +6,13 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import {
   IActiveGroupChange,
+  IAliasChange,
+  IAliasRecord,
   IComparison,
   IDeployment,
   IDeploymentRemoved,
   IDeployments,
+  IEdits,
   IGroupStatus,
   IGroups,
   IJob,
@@ -17,6 +20,7 @@ import {
   IModel,
   IModelsPage,
   IProblem,
+  IRequests,
   IVersion,
   Direction
 } from './types';
@@ -183,6 +187,47 @@ export const api = {
   /** Stops serving and removes the deployment and its files. */
   removeDeployment: (group: string, name: string): Promise<IDeploymentRemoved> =>
     call(['groups', group, 'deployments', name], {}, { method: 'DELETE' }),
+
+  /** Points `alias` at `version`: applied (200) or, for a member and a protected alias, a
+   * request an admin decides (202). */
+  setAlias: (
+    group: string,
+    model: string,
+    alias: string,
+    version: string,
+    reason: string
+  ): Promise<IAliasChange> =>
+    send('PUT', ['groups', group, 'models', model, 'aliases', alias], { version, reason }),
+
+  removeAlias: (
+    group: string,
+    model: string,
+    alias: string,
+    reason: string
+  ): Promise<IAliasChange> =>
+    send('DELETE', ['groups', group, 'models', model, 'aliases', alias], { reason }),
+
+  editVersion: (
+    group: string,
+    model: string,
+    version: string,
+    edits: IEdits
+  ): Promise<IVersion> =>
+    send('PATCH', ['groups', group, 'models', model, 'versions', version], edits),
+
+  /** Every record (pending requests, decided ones, changes made at once), newest first. */
+  requests: (group: string): Promise<IRequests> =>
+    call(['groups', group, 'requests'], { all: 1 }),
+
+  decideRequest: (
+    group: string,
+    id: string,
+    approve: boolean,
+    comment: string
+  ): Promise<IAliasRecord> =>
+    send('POST', ['groups', group, 'requests', id, approve ? 'approve' : 'reject'], {
+      comment
+    }),
 
   job: (id: string): Promise<IJob> => call(['jobs', id]),
 

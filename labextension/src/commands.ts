@@ -20,6 +20,7 @@ export const CommandIDs = {
   refresh: 'mlflow-groups:refresh',
   switchGroup: 'mlflow-groups:switch-group',
   deployments: 'mlflow-groups:show-deployments',
+  requests: 'mlflow-groups:show-requests',
   openMlflowUi: 'mlflow-groups:open-mlflow-ui',
   /** Not in the palette: it needs versions, which the sidebar's versions table picks. */
   compare: 'mlflow-groups:compare'
@@ -30,6 +31,7 @@ const IN_PALETTE = [
   CommandIDs.refresh,
   CommandIDs.switchGroup,
   CommandIDs.deployments,
+  CommandIDs.requests,
   CommandIDs.openMlflowUi
 ];
 
@@ -61,6 +63,15 @@ export function addCommands(
     caption: "Open the MLflow panel on the group's deployments",
     execute: () => {
       model.showTab('deployments');
+      shell.activateById(sidebar.id);
+    }
+  });
+
+  commands.addCommand(CommandIDs.requests, {
+    label: 'Show MLflow Requests',
+    caption: "Open the MLflow panel on the group's alias requests (an admin reviews them there)",
+    execute: () => {
+      model.showTab('requests');
       shell.activateById(sidebar.id);
     }
   });

@@ -11,9 +11,9 @@ export type ModelsView =
   | { kind: 'model'; name: string }
   | { kind: 'version'; name: string; version: string };
 
-export type View = ModelsView | { kind: 'deployments' };
+export type View = ModelsView | { kind: 'deployments' } | { kind: 'requests' };
 
-export type Tab = 'models' | 'deployments';
+export type Tab = 'models' | 'deployments' | 'requests';
 
 export class SidebarModel {
   readonly jobs = new JobTracker();
@@ -42,12 +42,13 @@ export class SidebarModel {
   }
 
   get tab(): Tab {
-    return this._view.kind === 'deployments' ? 'deployments' : 'models';
+    const kind = this._view.kind;
+    return kind === 'deployments' || kind === 'requests' ? kind : 'models';
   }
 
   show(view: View): void {
     this._view = view;
-    if (view.kind !== 'deployments') {
+    if (view.kind !== 'deployments' && view.kind !== 'requests') {
       this._modelsView = view;
     }
     this._changed.emit();
@@ -55,7 +56,7 @@ export class SidebarModel {
 
   /** A tab, as it was left: the Models tab on the model or version that was open. */
   showTab(tab: Tab): void {
-    this.show(tab === 'models' ? this._modelsView : { kind: 'deployments' });
+    this.show(tab === 'models' ? this._modelsView : { kind: tab });
   }
 
   refresh(): void {

@@ -27,6 +27,55 @@ export interface IGroup {
   problems: IBindingProblem[];
   active: boolean;
   admin: boolean;
+  /** Who may change the registry through Jupyter, and which aliases only admins move. */
+  registry?: IRegistryPolicy;
+}
+
+export type RegistryWriters = 'members' | 'admins' | 'nobody';
+
+/** The group's registry policy as its binding summary shows it (never its write_env). */
+export interface IRegistryPolicy {
+  write: RegistryWriters;
+  protected_aliases: string[];
+}
+
+export type AliasRecordStatus = 'pending' | 'applied' | 'approved' | 'rejected' | 'failed';
+
+/** An alias change made or asked through Jupyter, as recorded in the group's MLflow. */
+export interface IAliasRecord {
+  id: string;
+  action: 'set' | 'remove';
+  model: string;
+  alias: string;
+  version: string | null;
+  previous: string | null;
+  requested_by: string;
+  requested_at: string | null;
+  reason: string | null;
+  status: AliasRecordStatus;
+  decided_by: string | null;
+  decided_at: string | null;
+  comment: string | null;
+  message: string | null;
+  ui_url: string | null;
+}
+
+/** A PUT or DELETE of an alias: made (`record`) or asked of an admin (`request`). */
+export interface IAliasChange {
+  applied: boolean;
+  record?: IAliasRecord;
+  request?: IAliasRecord;
+}
+
+export interface IRequests {
+  group: string;
+  requests: IAliasRecord[];
+}
+
+/** A PATCH of a model or version: a new description, tags set (a string) or removed (null). */
+export interface IEdits {
+  description?: string;
+  tags?: Record<string, string | null>;
 }
 
 export interface IGroups {

@@ -158,12 +158,13 @@ def test_commands_in_the_palette_and_tabs_by_keyboard(sidebar, page):
     search = palette.get_by_role("textbox")
     search.fill("MLflow")
     commands = palette.locator(".lm-CommandPalette-item:visible .lm-CommandPalette-itemLabel")
-    expect(commands).to_have_count(5)
+    expect(commands).to_have_count(6)
     assert sorted(commands.all_inner_texts()) == [
         "Open MLflow UI",
         "Refresh MLflow Panel",
         "Show MLflow Deployments",
         "Show MLflow Models",
+        "Show MLflow Requests",
         "Switch MLflow Group…",
     ]
     search.fill("Show MLflow Deployments")

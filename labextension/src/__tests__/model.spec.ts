@@ -34,4 +34,13 @@ describe('SidebarModel', () => {
     model.showTab('models');
     expect(model.view).toEqual({ kind: 'models' });
   });
+
+  it('shows the Requests tab and comes back to the Models tab where it was left', () => {
+    model.show({ kind: 'model', name: 'iris' });
+    model.showTab('requests');
+    expect(model.view).toEqual({ kind: 'requests' });
+    expect(model.tab).toBe('requests');
+    model.showTab('models');
+    expect(model.view).toEqual({ kind: 'model', name: 'iris' });
+  });
 });

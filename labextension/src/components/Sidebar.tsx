@@ -1,10 +1,11 @@
 /**
- * The panel: the group picker and its health, deployment jobs, then the Models and
- * Deployments views (or why the group's MLflow cannot be used).
+ * The panel: the group picker and its health, deployment jobs, then the Models, Deployments
+ * and Requests views (or why the group's MLflow cannot be used).
  */
 import { INotebookTracker } from '@jupyterlab/notebook';
-import React from 'react';
+import React, { useState } from 'react';
 
+import { pendingCount } from '../aliases';
 import { api } from '../api';
 import { deployVersion } from '../deploy';
 import { SidebarModel } from '../model';
@@ -19,13 +20,10 @@ import { Loading } from './Loading';
 import { ModelList } from './ModelList';
 import { ModelVersions } from './ModelVersions';
 import { ProblemNotice } from './Problem';
+import { Requests } from './Requests';
 import { Tabs } from './Tabs';
 import { VersionDetail } from './VersionDetail';
 
-const TABS = [
-  { id: 'models', label: 'Models' },
-  { id: 'deployments', label: 'Deployments' }
-];
 
 export interface ISidebarProps {
   model: SidebarModel;
@@ -117,6 +115,33 @@ function GroupBody(props: IGroupBodyProps): JSX.Element {
       </ProblemNotice>
     );
   }
+  return <GroupViews {...props} />;
+}
+
+/** The tabs of a group whose MLflow answers; its requests are read once for the badge, the
+ * Requests tab and the pending notes of a version, and again each time the Requests tab is
+ * chosen (others, on their own servers, ask and decide meanwhile). */
+function GroupViews(props: IGroupBodyProps): JSX.Element {
+  const { model, group } = props;
+  const [looked, setLooked] = useState(0);
+  const requests = useRequest(
+    () => api.requests(group),
+    `requests:${group}`,
+    model.reload + looked // both only grow: any change is a new reading
+  );
+  const records = requests.data?.requests ?? [];
+  const pending = records.filter(record => record.status === 'pending');
+  const tabs = [
+    { id: 'models', label: 'Models' },
+    { id: 'deployments', label: 'Deployments' },
+    {
+      id: 'requests',
+      label: 'Requests',
+      badge: pendingCount(records),
+      badgeLabel: 'pending'
+    }
+  ];
+  const showRequests = () => model.showTab('requests');
   const view = model.view;
   const deploy = (name: string, version: string) =>
     void deployVersion(group, name, version, model.jobs);
@@ -124,9 +149,14 @@ function GroupBody(props: IGroupBodyProps): JSX.Element {
     <>
       <Tabs
         label="MLflow views"
-        tabs={TABS}
+        tabs={tabs}
         selected={model.tab}
-        onSelect={id => model.showTab(id === 'deployments' ? 'deployments' : 'models')}
+        onSelect={id => {
+          if (id === 'requests') {
+            setLooked(count => count + 1);
+          }
+          model.showTab(id === 'deployments' || id === 'requests' ? id : 'models');
+        }}
       />
       <div className="jp-MlflowGroups-view" hidden={view.kind !== 'models'}>
         <ModelList
@@ -158,12 +188,24 @@ function GroupBody(props: IGroupBodyProps): JSX.Element {
           onChanged={() => model.refresh()}
           onDeploy={() => deploy(view.name, view.version)}
           onInsert={code => insertIntoActiveCell(props.notebooks, code)}
+          binding={props.binding}
+          pending={pending}
+          onRegistryChanged={() => model.refresh()}
+          onShowRequests={showRequests}
         />
       )}
       {view.kind === 'deployments' && (
         <Deployments
           group={group}
           reload={model.reload}
+          onChanged={() => model.refresh()}
+        />
+      )}
+      {view.kind === 'requests' && (
+        <Requests
+          group={group}
+          admin={props.binding?.admin ?? false}
+          requests={requests}
           onChanged={() => model.refresh()}
         />
       )}

@@ -7,6 +7,10 @@ import React, { useRef } from 'react';
 export interface ITab {
   id: string;
   label: string;
+  /** A count shown beside the label (pending requests), when above zero. */
+  badge?: number;
+  /** What the badge counts, for screen readers. */
+  badgeLabel?: string;
 }
 
 export function Tabs(props: {
@@ -53,6 +57,14 @@ export function Tabs(props: {
             onClick={() => props.onSelect(tab.id)}
           >
             {tab.label}
+            {!!tab.badge && (
+              <span
+                className="jp-MlflowGroups-badge"
+                aria-label={`${tab.badge} ${tab.badgeLabel ?? ''}`.trim()}
+              >
+                {tab.badge}
+              </span>
+            )}
           </button>
         );
       })}

@@ -1,14 +1,17 @@
 /**
- * Everything about one version: Deploy and its MLflow UI page, the deployments serving it, how
- * to load it, its signature, its source run, metrics with their history, parameters and tags.
+ * Everything about one version: its aliases (set, moved and removed here, by the group's
+ * policy), Deploy and its MLflow UI page, the deployments serving it, how to load it, its
+ * signature, its source run, metrics with their history, parameters and tags.
  */
 import { Notification } from '@jupyterlab/apputils';
 import { Button } from '@jupyterlab/ui-components';
 import React from 'react';
 
+import { requestSummary, writeAccess } from '../aliases';
 import { api } from '../api';
 import { formatNumber } from '../format';
-import { IVersion } from '../types';
+import { editVersion, IPromoteHooks, removeAlias, setAlias } from '../promote';
+import { IAliasRecord, IGroup, IVersion } from '../types';
 import { useRequest } from '../useRequest';
 import { Chips } from './Chips';
 import { CodeBlock } from './CodeBlock';
@@ -33,6 +36,13 @@ export interface IVersionDetailProps {
   onDeploy: () => void;
   /** Puts code into the active notebook cell; false when there is none. */
   onInsert: (code: string) => boolean;
+  /** The group (its registry policy, whether the user is its admin). */
+  binding: IGroup | undefined;
+  /** The group's pending requests (those of this model show here). */
+  pending: IAliasRecord[];
+  /** An alias or an edit changed the registry, or a request was made. */
+  onRegistryChanged: () => void;
+  onShowRequests: () => void;
 }
 
 /** What loading the version takes, as Python (a JSON string is a valid Python string). */
@@ -73,6 +83,17 @@ function VersionBody(
     }
   };
   const tags = { ...version.tags, ...(run?.tags ?? {}) };
+  const access = writeAccess(props.binding);
+  const binding = props.binding;
+  const hooks: IPromoteHooks = {
+    onChanged: props.onRegistryChanged,
+    onShowRequests: props.onShowRequests
+  };
+  const waiting = props.pending.filter(
+    record =>
+      record.model === version.name &&
+      (record.version === version.version || version.aliases.includes(record.alias))
+  );
   return (
     <>
       <dl className="jp-MlflowGroups-facts">
@@ -84,8 +105,30 @@ function VersionBody(
         </dd>
         <dt>Aliases</dt>
         <dd>
-          <Chips names={version.aliases} kind="alias" />
+          <Chips
+            names={version.aliases}
+            kind="alias"
+            removal={
+              binding && access.allowed
+                ? { onRemove: alias => void removeAlias(binding, version.name, alias, hooks) }
+                : undefined
+            }
+          />
           {version.aliases.length === 0 && '—'}
+          {waiting.length > 0 && (
+            <ul className="jp-MlflowGroups-waiting">
+              {waiting.map(record => (
+                <li key={record.id}>
+                  <span className="jp-MlflowGroups-status jp-mod-pending">pending</span>{' '}
+                  {requestSummary(record)}, asked by {record.requested_by}: waits for a group
+                  admin.{' '}
+                  <button className="jp-MlflowGroups-linkButton" onClick={props.onShowRequests}>
+                    Requests
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
         </dd>
         <dt>Deployed by</dt>
         <dd>
@@ -103,7 +146,30 @@ function VersionBody(
         <Button small onClick={props.onDeploy}>
           Deploy…
         </Button>
+        {binding && (
+          <>
+            <Button
+              small
+              disabled={!access.allowed}
+              title={access.why || 'Point an alias at this version (or ask an admin to)'}
+              onClick={() => void setAlias(binding, version.name, version.version, hooks)}
+            >
+              Set alias…
+            </Button>
+            <Button
+              small
+              disabled={!access.allowed}
+              title={access.why || "Edit this version's description and tags"}
+              onClick={() => void editVersion(binding, version, hooks)}
+            >
+              Edit…
+            </Button>
+          </>
+        )}
       </div>
+      {!access.allowed && (
+        <p className="jp-MlflowGroups-muted jp-MlflowGroups-readOnly">{access.why}</p>
+      )}
 
       {version.deployed_by.length > 0 && (
         <section aria-labelledby="jp-MlflowGroups-servedTitle">
