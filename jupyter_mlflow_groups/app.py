@@ -131,6 +131,14 @@ class MlflowGroupsApp(ExtensionApp):
         per followed model and alias); 0 stops following.""",
     ).tag(config=True)
 
+    poll_interval = Float(
+        30.0,
+        help="""Seconds between looks for changes others made, for live updates: pending
+        promotion requests of the groups the user is an admin of, and the most recently
+        changed models of groups whose MLflow has no webhook to this server (one or two MLflow
+        calls per group); 0 stops looking.""",
+    ).tag(config=True)
+
     webhook_base_url = Unicode(
         None,
         allow_none=True,
@@ -216,6 +224,7 @@ class MlflowGroupsApp(ExtensionApp):
             max_copies=self.max_copies,
             serve_timeout=self.serve_timeout,
             follow_interval=self.follow_interval,
+            poll_interval=self.poll_interval,
             webhook_base_url=self.webhook_base_url or None,
             links=Links(serverapp.base_url),
             server_url=kernel_api_url(serverapp),

@@ -13,6 +13,8 @@ nothing starts.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import Mapping, MutableMapping, Sequence
@@ -48,6 +50,7 @@ from .secrets import has_references, resolve
 from .settings import Settings
 from .status import check_status
 from .upstream import HttpClients, ProxySessions, Upstream
+from .watch import WATCHED_MODELS, ChangePoller, Watched, registry_reading
 from .webhooks import HOOKS_PATH, RegistryWebhooks
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -84,6 +87,15 @@ class MlflowGroupsService:
         )
         self.registry.deployed_by = self.deployments.deployed_by
         self.webhooks = RegistryWebhooks(self.registry, self.user, log)
+        self.poller = ChangePoller(
+            self._watched,
+            self._pending_requests,
+            self._latest_models,
+            lambda group, topic: self.changed(group, topic, "poll"),
+            settings.poll_interval,
+            log,
+        )
+        self._polling: asyncio.Task[None] | None = None
         self._followed: tuple[BindingSet, frozenset[str]] | None = None
         self._closed = False
 
@@ -132,6 +144,32 @@ class MlflowGroupsService:
             lambda: self.writer(binding.name)[0],
             patient=binding.mode == "managed",
         )
+
+    def _watched(self) -> list[Watched]:
+        """The user's usable groups: requests polled where they review them, the registry
+        where no webhook calls back."""
+        bindings = self.store.latest()
+        return [
+            Watched(
+                name,
+                requests=self.user in bindings.groups[name].admins,
+                registry=not self.webhooks.active(name),
+            )
+            for name in self.resolver.groups_of(self.user, bindings)
+            if bindings.groups[name].valid
+        ]
+
+    async def _pending_requests(self, group: str) -> list[str]:
+        return [
+            record["id"] for record in (await self.promotions.requests(group, False))["requests"]
+        ]
+
+    async def _latest_models(self, group: str) -> Any:
+        query = {"max_results": WATCHED_MODELS, "order_by": ["last_updated_timestamp DESC"]}
+        search = await self.registry.call(
+            self.connection(group), "GET", "/registered-models/search", query
+        )
+        return registry_reading(search)
 
     def webhook_delivered(self, group: str, delivery: Mapping[str, Any]) -> None:
         """The group's MLflow says its registry changed: forget what was read, tell the
@@ -454,9 +492,15 @@ class MlflowGroupsService:
         except Exception:  # deployments still come back; the next request tries again
             self.log.exception("MLflow groups: could not read bindings and memberships at start")
         await self.deployments.startup()
+        if self.settings.poll_interval > 0 and not self._closed:
+            self._polling = asyncio.get_running_loop().create_task(self.poller.run())
 
     async def close(self) -> None:
         self._closed = True
+        if self._polling is not None:
+            self._polling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._polling
         await self.deployments.shutdown()
         await self.webhooks.close()  # while the managed servers still answer
         self.events.close()

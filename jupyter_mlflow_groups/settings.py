@@ -22,6 +22,7 @@ class Settings:
     max_copies: int = 4
     serve_timeout: float = 180.0
     follow_interval: float = 30.0  # seconds between checks of followed aliases (0: never)
+    poll_interval: float = 30.0  # seconds between looks for others' changes (0: never)
     #: where the groups' MLflow servers reach this server, for registry webhooks (None: only
     #: groups whose MLflow runs on this machine call back, at `server_url`)
     webhook_base_url: str | None = None

@@ -9,6 +9,7 @@ not sign are refused.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -23,6 +24,7 @@ import pytest
 from mlflow import MlflowClient
 from support.deploying import TEAM_DEPLOYMENTS, finished, register_version, team_server
 from support.events import EventStream
+from support.jupyter import JupyterServerProcess
 from support.managed import until
 from support.servers import MlflowServer, start_mlflow, wait_until_healthy
 
@@ -186,3 +188,43 @@ async def test_a_signature_counts_only_for_its_body_its_group_and_a_recent_time(
             hooks.verify(group, given, payload)
         assert getattr(error.value, "status", None) == 401, (group, given)
     await hooks.close()
+
+
+async def test_what_others_do_elsewhere_is_found_by_looking_every_poll_interval(
+    deploy_server, sklearn_model, tmp_path
+):
+    """No webhook here (a plain MLflow): a version registered by a plain client, and a request
+    a member makes on her own server, reach the admin's frontends by polling."""
+    bindings = tmp_path / "bindings.json"
+    policy = {"write": "members", "protected_aliases": ["champion"]}
+    group = {"tracking_uri": deploy_server.url, "members": ["alice"], "admins": ["boss"]}
+    bindings.write_text(json.dumps({"groups": {"team": {**group, "registry": policy}}}))
+    env = {"JUPYTER_MLFLOW_GROUPS_FILE": str(bindings)}
+    servers = {
+        user: JupyterServerProcess(
+            tmp_path / user,
+            env=env,
+            args=[f"--MlflowGroupsApp.user={user}", "--MlflowGroupsApp.poll_interval=1"],
+        ).start()
+        for user in ("alice", "boss")
+    }
+    events = await EventStream.open(servers["boss"])
+    try:
+        model = f"polled-{uuid.uuid4().hex[:6]}"
+        await asyncio.sleep(2)  # the servers' first look (their reference) is taken by now
+        version, _ = register_version(deploy_server, model, sklearn_model[0])
+        await events.next(is_event("team", "models", "poll"), timeout=15)
+
+        asked = servers["alice"].answer(
+            "PUT",
+            f"/mlflow-groups/api/groups/team/models/{model}/aliases/champion",
+            {"version": version, "reason": "better recall"},
+        )
+        assert asked[0] == 202, asked
+        await events.next(is_event("team", "requests", "poll"), timeout=15)
+        pending = servers["boss"].request("GET", "/mlflow-groups/api/groups/team/requests")
+        assert [r["id"] for r in pending["requests"]] == [asked[1]["request"]["id"]]
+    finally:
+        events.close()
+        for server in servers.values():
+            server.stop()

@@ -13,8 +13,10 @@ import { INotebookTracker } from '@jupyterlab/notebook';
 import { CommandIDs, addCommands } from './commands';
 import { ICompareArgs } from './compare/context';
 import { CompareTabs } from './compare/tab';
+import { LiveUpdates } from './live';
 import { MlflowUiTabs } from './mlflowUi';
 import { SidebarModel } from './model';
+import { ChangeNotifier } from './notifications';
 import { MlflowSidebar } from './panel';
 
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -49,6 +51,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
       name: widget => widget.id
     });
     addCommands(app, sidebar, notebooks, palette, mlflowUi, compareTabs);
+    // what others change (the MLflow UI, a colleague's approval, a follow) shows by itself
+    const notifier = new ChangeNotifier({
+      showRequests: () => void app.commands.execute(CommandIDs.requests),
+      showDeployments: () => void app.commands.execute(CommandIDs.deployments)
+    });
+    const live = new LiveUpdates({
+      stream: app.serviceManager.events.stream,
+      activeGroup: () => sidebar.model.activeGroup,
+      refresh: () => sidebar.model.refresh(),
+      onChange: change => notifier.changed(change)
+    });
+    sidebar.disposed.connect(() => live.dispose());
   }
 };
 

@@ -21,6 +21,8 @@ export class SidebarModel {
   /** Where the Models tab was last: it opens there again. */
   private _modelsView: ModelsView = { kind: 'models' };
   private _reload = 0;
+  /** The group shown now (live updates of other groups need no reading again). */
+  activeGroup: string | null = null;
   private readonly _changed = new Signal<this, void>(this);
 
   constructor() {

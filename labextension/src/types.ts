@@ -264,6 +264,20 @@ export interface IDeployment {
   message: string | null;
   /** The served version in the group's MLflow UI. */
   ui_url: string | null;
+  /** It follows its `requested` alias. */
+  follow?: boolean;
+  /** Newest first. */
+  history?: IDeploymentChange[];
+}
+
+/** One change of what a deployment serves. */
+export interface IDeploymentChange {
+  at: string | null;
+  by: string | null;
+  from_version: string | null;
+  to_version: string | null;
+  /** Such as "followed @champion from v3 to v4". */
+  note: string | null;
 }
 
 /** What removing a deployment answers. */

@@ -57,7 +57,8 @@ def team(ui_bindings, ui_mlflow, tmp_path_factory) -> Iterator[SimpleNamespace]:
             server = JupyterServerProcess(
                 root / user,
                 env={"JUPYTER_MLFLOW_GROUPS_FILE": str(ui_bindings.path)},
-                args=[f"--MlflowGroupsApp.user={user}"],
+                # others' changes (requests, alias moves) are looked for every second
+                args=[f"--MlflowGroupsApp.user={user}", "--MlflowGroupsApp.poll_interval=1"],
             )
             servers[user] = server
             server.start()
@@ -178,7 +179,7 @@ def test_a_member_sets_and_requests_aliases_and_an_admin_decides(alice, boss, te
     expect(theirs).to_contain_text("approved by boss")
     expect(requests_tab(boss)).to_have_text("Requests")  # no pending one left
     assert aliases_in_mlflow(team.client) == {"champion": "2", "staging": "2"}
-    refresh(alice)
+    # alice's panel reads again by itself (her server saw @champion move): no refresh
     expect(mine.locator(".jp-MlflowGroups-status")).to_have_text("approved")
 
     # another request, rejected with a reason: @champion stays
@@ -188,7 +189,12 @@ def test_a_member_sets_and_requests_aliases_and_an_admin_decides(alice, boss, te
     set_alias(alice, "champion", "newer").get_by_role("button", name="Set alias").click()
     rejected = "Point @champion of 'sidebar-promo' at v3 (was v2)"
     expect(toast(page, rejected)).to_contain_text("Requested: waits for a group admin")
-    refresh(boss)
+    # the admin is told, on his own page, without refreshing anything
+    told = toast(boss.page, f"alice asks, in group {GROUP}: {rejected}")
+    expect(told).to_contain_text('"newer"')
+    boss.panel.get_by_role("tab", name="Models").click()
+    told.get_by_role("button", name="Review").click()
+    expect(requests_tab(boss)).to_have_attribute("aria-selected", "true")
     expect(requests_tab(boss)).to_contain_text("Requests1")
     request_item(boss, rejected).get_by_role("button", name="Reject…").click()
     dialog = boss.page.get_by_role("dialog")

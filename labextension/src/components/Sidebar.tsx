@@ -3,7 +3,7 @@
  * and Requests views (or why the group's MLflow cannot be used).
  */
 import { INotebookTracker } from '@jupyterlab/notebook';
-import React, { useState } from 'react';
+import React, { useEffect, useState } from 'react';
 
 import { pendingCount } from '../aliases';
 import { api } from '../api';
@@ -64,6 +64,9 @@ interface IActiveGroupProps extends ISidebarProps {
 function ActiveGroup(props: IActiveGroupProps): JSX.Element {
   const { model, groups, group } = props;
   const status = useRequest(() => api.status(group), `status:${group}`, model.reload);
+  useEffect(() => {
+    model.activeGroup = group;
+  }, [model, group]);
   const binding = groups.groups.find(candidate => candidate.name === group);
   return (
     <>
