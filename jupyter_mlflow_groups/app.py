@@ -201,7 +201,7 @@ class MlflowGroupsApp(ExtensionApp):
         active = ActiveGroupFile(Path(self.state_dir) / "active_groups.json", self.log)
         resolver = GroupResolver(store, self._membership_source(), active)
         self.service = MlflowGroupsService(store, resolver, self._service_settings(), self.log)
-        self.service.events.attach(self.serverapp.event_logger)
+        self.service.changes.events.attach(self.serverapp.event_logger)
         self.settings[KERNEL_IDENTITY_KEY] = KernelTokenIdentity(self.service.tokens, log=self.log)
         self.settings[KERNEL_AUTHORIZER_KEY] = KernelTokenAuthorizer(AUTH_RESOURCE, log=self.log)
         store.current()  # load and report the bindings now, not at the first request

@@ -401,7 +401,7 @@ class ChangesHandler(MlflowGroupsHandler):
         self.members_only(group)
         after = self.whole_number("after", 0, MAX_SEQ)
         wait = self.whole_number("wait", 0, int(MAX_WAIT)) or 0
-        self.write_json(await self.service.events.after(group, after, wait))
+        self.write_json(await self.service.changes.events.after(group, after, wait))
 
 
 class MetricHistoryHandler(MlflowGroupsHandler):
@@ -508,8 +508,7 @@ class WebhookHandler(ExtensionHandlerMixin, JsonErrors, APIHandler):
     @allow_unauthenticated
     async def post(self, group: str) -> None:
         service: MlflowGroupsService = self.extensionapp.service  # type: ignore[attr-defined]
-        delivery = service.webhooks.verify(group, self.request.headers, self.request.body)
-        service.webhook_delivered(group, delivery)
+        service.changes.delivered(group, self.request.headers, self.request.body)
         self.set_status(204)
         await self.finish()
 

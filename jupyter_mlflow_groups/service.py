@@ -13,15 +13,12 @@ nothing starts.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
 
 from .binding_store import BindingSet, BindingStore
 from .bindings import (
@@ -36,11 +33,12 @@ from .bindings import (
     writer_env,
 )
 from .cache import TtlCache
+from .changes import GroupChanges
 from .contract import GROUP_VARIABLE, TOKEN_VARIABLE, URL_VARIABLE, mask_uri
 from .deploy.manager import DeploymentManager
 from .environments import NETWORK_VARIABLES, child_environment, without_server_secrets
 from .errors import ApiError, MlflowError
-from .events import ChangeEvents, Origin, Topic
+from .events import Topic
 from .groups import GroupResolver
 from .kernel_tokens import KernelTokens
 from .managed import ManagedServers
@@ -50,10 +48,7 @@ from .secrets import has_references, resolve
 from .settings import Settings
 from .status import check_status
 from .upstream import HttpClients, ProxySessions, Upstream
-from .watch import WATCHED_MODELS, ChangePoller, Watched, registry_reading
-from .webhooks import HOOKS_PATH, RegistryWebhooks
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 RESTART_NOTE = (
     "New kernels use the group '{group}'. Running kernels keep their group until they are "
     "restarted."
@@ -75,7 +70,6 @@ class MlflowGroupsService:
         self.links = settings.links
         self.log = log
         self.tokens = KernelTokens()
-        self.events = ChangeEvents(log)
         self.cache = TtlCache(settings.cache_ttl)
         self.clients = HttpClients()  # the server's own reads (registry, status)
         self.sessions = ProxySessions()  # what members' requests stream through
@@ -86,24 +80,13 @@ class MlflowGroupsService:
             self, log, settings, on_change=lambda group: self.changed(group, "deployments")
         )
         self.registry.deployed_by = self.deployments.deployed_by
-        self.webhooks = RegistryWebhooks(self.registry, self.user, log)
-        self.poller = ChangePoller(
-            self._watched,
-            self._pending_requests,
-            self._latest_models,
-            lambda group, topic: self.changed(group, topic, "poll"),
-            settings.poll_interval,
-            log,
-        )
-        self._polling: asyncio.Task[None] | None = None
+        self.changes = GroupChanges(self, log)
         self._followed: tuple[BindingSet, frozenset[str]] | None = None
         self._closed = False
 
-    def changed(self, group: str, topic: Topic, origin: Origin = "jupyter") -> None:
-        """Something of `group` changed: what was read of it is stale, and the frontends
-        are told (they read it again)."""
-        self.registry.invalidate(group)
-        self.events.emit(group, topic, origin)
+    def changed(self, group: str, topic: Topic) -> None:
+        """This server changed something of `group` (see changes.py)."""
+        self.changes.changed(group, topic)
 
     # -- groups -------------------------------------------------------------------------------
 
@@ -127,57 +110,7 @@ class MlflowGroupsService:
         self._followed = (bindings, mine)
         for name in mine:
             self.start_managed(bindings.groups[name])
-            self._call_back(bindings.groups[name])
-
-    def _call_back(self, binding: GroupBinding) -> None:
-        """Ask the group's MLflow to call this server back on registry changes, when it can
-        reach it (see webhooks.py)."""
-        base = self.settings.webhook_base_url
-        if base is None and (binding.mode == "managed" or _on_this_machine(binding)):
-            base = self.settings.server_url()
-        if base is None or not binding.valid:
-            return
-        url = f"{base.rstrip('/')}/{HOOKS_PATH}/{quote(binding.name, safe='')}"
-        self.webhooks.ensure(
-            binding.name,
-            url,
-            lambda: self.writer(binding.name)[0],
-            patient=binding.mode == "managed",
-        )
-
-    def _watched(self) -> list[Watched]:
-        """The user's usable groups: requests polled where they review them, the registry
-        where no webhook calls back."""
-        bindings = self.store.latest()
-        return [
-            Watched(
-                name,
-                requests=self.user in bindings.groups[name].admins,
-                registry=not self.webhooks.active(name),
-            )
-            for name in self.resolver.groups_of(self.user, bindings)
-            if bindings.groups[name].valid
-        ]
-
-    async def _pending_requests(self, group: str) -> list[str]:
-        return [
-            record["id"] for record in (await self.promotions.requests(group, False))["requests"]
-        ]
-
-    async def _latest_models(self, group: str) -> Any:
-        query = {"max_results": WATCHED_MODELS, "order_by": ["last_updated_timestamp DESC"]}
-        search = await self.registry.call(
-            self.connection(group), "GET", "/registered-models/search", query
-        )
-        return registry_reading(search)
-
-    def webhook_delivered(self, group: str, delivery: Mapping[str, Any]) -> None:
-        """The group's MLflow says its registry changed: forget what was read, tell the
-        frontends, and let following deployments look at their aliases now."""
-        moved = delivery.get("entity") == "model_version_alias"
-        self.changed(group, "aliases" if moved else "models", "webhook")
-        if moved:
-            self.deployments.follower.wake()
+            self.changes.call_back(bindings.groups[name])
 
     def groups(self) -> dict[str, Any]:
         """The user's groups with masked bindings, and which one is active."""
@@ -492,26 +425,16 @@ class MlflowGroupsService:
         except Exception:  # deployments still come back; the next request tries again
             self.log.exception("MLflow groups: could not read bindings and memberships at start")
         await self.deployments.startup()
-        if self.settings.poll_interval > 0 and not self._closed:
-            self._polling = asyncio.get_running_loop().create_task(self.poller.run())
+        if not self._closed:
+            self.changes.start()
 
     async def close(self) -> None:
         self._closed = True
-        if self._polling is not None:
-            self._polling.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._polling
         await self.deployments.shutdown()
-        await self.webhooks.close()  # while the managed servers still answer
-        self.events.close()
+        await self.changes.close()  # while the managed servers still answer
         await self.managed.stop_all()
         self.clients.close()
         await self.sessions.close()
-
-
-def _on_this_machine(binding: GroupBinding) -> bool:
-    host = urlsplit(binding.tracking_uri or "").hostname
-    return host in LOOPBACK_HOSTS
 
 
 def referenced_variables(bindings: BindingSet) -> set[str]:
