@@ -7,8 +7,10 @@ server` bound to it (group `team`):
             opening the versions one by one would; the two sides alternate round by round.
   follow    a deployment following `@champion` of a real scikit-learn model: the time from a
             plain `MlflowClient().set_registered_model_alias(...)` to the deployment serving the
-            new version (polling every `--interval` s), against a deployment job of the same
-            version started by hand (POST, then until it is done).
+            new version, against a deployment job of the same version started by hand (POST,
+            then until it is done); once told by the MLflow server's registry webhook (the
+            server is started allowing deliveries over loopback, as managed ones are), once by
+            polling every `--interval` s (the same Jupyter server restarted without webhooks).
 
     python benchmarks/decide.py [--rounds 30] [--moves 5] [--interval 5] [--json out.json]
 """
@@ -30,6 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from support.deploying import TEAM_DEPLOYMENTS, register_version
 from support.jupyter import JupyterServerProcess
 from support.servers import MlflowServer, start_mlflow, wait_until_healthy
+
+from jupyter_mlflow_groups.managed import WEBHOOK_ENVIRONMENT
 
 API = "/api/2.0/mlflow"
 COMPARED = "bench-compared"
@@ -116,25 +120,25 @@ async def until_done(jupyter: JupyterServerProcess, job: dict[str, Any]) -> None
 
 
 async def measure_follow(
-    jupyter: JupyterServerProcess, server: MlflowServer, model_dir: Path, moves: int
+    jupyter: JupyterServerProcess, server: MlflowServer, model_dir: Path, moves: int, name: str
 ) -> dict[str, Any]:
     from mlflow import MlflowClient
 
-    versions = [register_version(server, FOLLOWED, model_dir)[0] for _ in range(2)]
+    versions = [register_version(server, name, model_dir)[0] for _ in range(2)]
     mlflow = MlflowClient(tracking_uri=server.url)
-    mlflow.set_registered_model_alias(FOLLOWED, "champion", versions[0])
-    body = {"name": "follower", "model": FOLLOWED, "version": "@champion", "follow": True}
+    mlflow.set_registered_model_alias(name, "champion", versions[0])
+    body = {"name": "follower", "model": name, "version": "@champion", "follow": True}
     await until_done(jupyter, jupyter.request("POST", TEAM_DEPLOYMENTS, body)["job"])
     delays: list[float] = []
     by_hand: list[float] = []
     for move in range(moves):
         target = versions[(move + 1) % 2]
         started = time.perf_counter()
-        mlflow.set_registered_model_alias(FOLLOWED, "champion", target)
+        mlflow.set_registered_model_alias(name, "champion", target)
         await until_serving(jupyter, "follower", target)
         delays.append(time.perf_counter() - started)
         started = time.perf_counter()
-        body = {"name": "by-hand", "model": FOLLOWED, "version": target}
+        body = {"name": "by-hand", "model": name, "version": target}
         await until_done(jupyter, jupyter.request("POST", TEAM_DEPLOYMENTS, body)["job"])
         by_hand.append(time.perf_counter() - started)
     return {
@@ -167,20 +171,31 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
-        server = start_mlflow(root / "mlflow", workers=args.workers)
+        server = start_mlflow(root / "mlflow", workers=args.workers, extra_env=WEBHOOK_ENVIRONMENT)
         jupyter: JupyterServerProcess | None = None
         try:
             wait_until_healthy(server)
             seed_versions(server)
             bindings = root / "bindings.json"
             bindings.write_text(json.dumps({"groups": {"team": {"tracking_uri": server.url}}}))
-            jupyter = JupyterServerProcess(
-                root / "home",
-                env={"JUPYTER_MLFLOW_GROUPS_FILE": str(bindings)},
-                args=[f"--MlflowGroupsApp.follow_interval={args.interval}"],
-            ).start()
-            compared = measure_compare(jupyter, args.rounds)
-            followed = asyncio.run(measure_follow(jupyter, server, sklearn_model(root), args.moves))
+            model = sklearn_model(root)
+            followed = {}
+            for way, webhooks in (("webhook", True), ("polling", False)):
+                jupyter = JupyterServerProcess(
+                    root / f"home-{way}",
+                    env={"JUPYTER_MLFLOW_GROUPS_FILE": str(bindings)},
+                    args=[
+                        f"--MlflowGroupsApp.follow_interval={args.interval}",
+                        f"--MlflowGroupsApp.registry_webhooks={webhooks}",
+                    ],
+                ).start()
+                if way == "webhook":
+                    compared = measure_compare(jupyter, args.rounds)
+                followed[way] = asyncio.run(
+                    measure_follow(jupyter, server, model, args.moves, f"{FOLLOWED}-{way}")
+                )
+                jupyter.stop()
+                jupyter = None
         finally:
             if jupyter is not None:
                 jupyter.stop()
@@ -195,12 +210,16 @@ def main() -> None:
     )
     print(f"| ratio of medians | {compared['ratio_of_medians']:.2f} |")
     print(f"| median of paired ratios | {compared['median_paired_ratio']:.2f} |")
-    moved, by_hand = median(followed["move_to_serving_s"]), median(followed["deploy_job_s"])
-    print(f"\n| following @champion ({args.moves} moves, every {args.interval:g} s) | median |")
-    print("| --- | --- |")
-    print(f"| alias moved → the deployment serves it | {moved:.1f} s |")
-    print(f"| the same version deployed by hand (the job alone) | {by_hand:.1f} s |")
-    print(f"| ratio of medians | {followed['ratio_of_medians']:.2f} |")
+    print(f"\n| following @champion ({args.moves} moves each) | webhook | polling every "
+          f"{args.interval:g} s |")  # fmt: skip
+    print("| --- | --- | --- |")
+    hook, poll = followed["webhook"], followed["polling"]
+    for label, key in (
+        ("alias moved → the deployment serves it", "move_to_serving_s"),
+        ("the same version deployed by hand (the job alone)", "deploy_job_s"),
+    ):
+        print(f"| {label} | {median(hook[key]):.1f} s | {median(poll[key]):.1f} s |")
+    print(f"| ratio of medians | {hook['ratio_of_medians']:.2f} | {poll['ratio_of_medians']:.2f} |")
     if args.json:
         args.json.write_text(json.dumps({"compare": compared, "follow": followed}, indent=2))
 

@@ -14,7 +14,7 @@ from jupyter_client.provisioning import KernelProvisionerFactory
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
 from tornado.ioloop import IOLoop
-from traitlets import Dict, Enum, Float, Integer, Unicode, default, validate
+from traitlets import Bool, Dict, Enum, Float, Integer, Unicode, default, validate
 
 from .binding_store import FILE_ENVIRONMENT_VARIABLE, BindingStore, default_bindings_file
 from .contract import EXTENSION_NAME
@@ -139,6 +139,13 @@ class MlflowGroupsApp(ExtensionApp):
         calls per group); 0 stops looking.""",
     ).tag(config=True)
 
+    registry_webhooks = Bool(
+        True,
+        help="""Ask the groups' MLflow servers to call this server back on registry changes
+        (webhooks), where they can reach it (see webhook_base_url). False: only polling
+        (follow_interval, poll_interval).""",
+    ).tag(config=True)
+
     webhook_base_url = Unicode(
         None,
         allow_none=True,
@@ -226,6 +233,7 @@ class MlflowGroupsApp(ExtensionApp):
             follow_interval=self.follow_interval,
             poll_interval=self.poll_interval,
             webhook_base_url=self.webhook_base_url or None,
+            registry_webhooks=self.registry_webhooks,
             links=Links(serverapp.base_url),
             server_url=kernel_api_url(serverapp),
             server_tokens=lambda: [serverapp.identity_provider.token],

@@ -52,6 +52,8 @@ class GroupChanges:
         """Ask the group's MLflow to call this server back on registry changes, when it can
         reach it (see webhooks.py)."""
         settings = self.service.settings
+        if not settings.registry_webhooks:
+            return
         base = settings.webhook_base_url
         if base is None and (binding.mode == "managed" or _on_this_machine(binding)):
             base = settings.server_url()

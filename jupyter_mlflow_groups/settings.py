@@ -26,6 +26,7 @@ class Settings:
     #: where the groups' MLflow servers reach this server, for registry webhooks (None: only
     #: groups whose MLflow runs on this machine call back, at `server_url`)
     webhook_base_url: str | None = None
+    registry_webhooks: bool = True  # ask groups' MLflow servers to call back at all
     links: Links = field(default_factory=lambda: Links("/"))
     #: how kernels on this machine reach the server's API (None: they cannot, over HTTP);
     #: a callable, read at each kernel start, because the port is only final once bound

@@ -188,6 +188,11 @@ def jp_server_config(
             "user": OWNER,
             "state_dir": str(tmp_path / "state"),
             "status_timeout": 3.0,
+            # no calls to MLflow in the background (registering webhooks, looking for others'
+            # changes): these tests count and fake MLflow's answers; tests/test_live.py and
+            # test_managed.py run them in real server processes
+            "registry_webhooks": False,
+            "poll_interval": 0,
             **extension_config,
         },
     }
