@@ -1,6 +1,7 @@
 /**
  * jupyter-mlflow-groups: the MLflow panel in JupyterLab's left sidebar, a group's MLflow UI
- * in a main-area tab, and versions of a model compared in tabs of their own.
+ * in a main-area tab, versions of a model compared in tabs of their own, and the views of the
+ * notebook chart widgets (widget/plugin.ts).
  */
 import {
   ILayoutRestorer,
@@ -16,6 +17,7 @@ import { CompareTabs } from './compare/tab';
 import { MlflowUiTabs } from './mlflowUi';
 import { SidebarModel } from './model';
 import { MlflowSidebar } from './panel';
+import { widgetPlugin } from './widget/plugin';
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-mlflow-groups:sidebar',
@@ -52,4 +54,4 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+export default [plugin, widgetPlugin];
