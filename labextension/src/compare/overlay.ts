@@ -130,11 +130,11 @@ export function overlay(
     const smoothed = smooth(
       points.map(point => point.y),
       weight
-    );
+    ).map((y, index) => ({ x: points[index].x, y }));
     return {
       id: one.id,
       count: points.length,
-      points: line(weight > 0 ? points.map((point, i) => ({ x: point.x, y: smoothed[i] })) : points),
+      points: line(weight > 0 ? smoothed : points),
       raw: weight > 0 ? line(points) : ''
     };
   });

@@ -8,7 +8,14 @@
 import { HTMLSelect } from '@jupyterlab/ui-components';
 import React, { useId, useState } from 'react';
 
-import { IOverlay, ISeries, MAX_SMOOTHING, XAxis, hasTimestamps, overlay } from '../compare/overlay';
+import {
+  IOverlay,
+  ISeries,
+  MAX_SMOOTHING,
+  XAxis,
+  hasTimestamps,
+  overlay
+} from '../compare/overlay';
 import { seriesLook } from '../compare/series';
 import { formatNumber } from '../format';
 import { IMetricPoint } from '../types';
