@@ -56,6 +56,7 @@ class MetricChart(widgets.DOMWidget):
             {"label": label, "points": [_point(point) for point in history]}
             for label, history in histories.items()
         ]
+        self.note = "" if histories or not title else f"No history of {title} to draw."
 
 
 def _point(point: Mapping[str, Any]) -> dict[str, Any]:
