@@ -230,11 +230,13 @@ async def test_no_secret_in_any_widget_state(client, bindings, mlflow_servers):
     )
     browser = await act(ModelBrowser, "secure", client=client)
     await click(browser, "state-probe")
-    run_id = start_run(mlflow_servers.auth, "state-probe")
+    # in the Default experiment: other tests expect no experiment of ours on the shared server
+    run_id = start_run(mlflow_servers.auth, "state-probe", experiment="0")
     log(mlflow_servers.auth, run_id, "loss", 0.5, 0)
     chart = RunChart(run_id, group="secure", interval=0.2, client=client)
     await until(lambda: steps(chart, "loss") == [0])
     chart.close()
+    end_run(mlflow_servers.auth, run_id)
     states = [json.dumps(node.get_state(), default=str) for node in [*leaves(browser), chart]]
     assert any("state-probe" in state for state in states)
     token = client._session.headers["X-Mlflow-Groups-Token"]

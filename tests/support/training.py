@@ -9,11 +9,13 @@ import uuid
 API = "/api/2.0/mlflow"
 
 
-def start_run(server, name: str) -> str:
-    """A RUNNING run named `name`, in an experiment of its own; its id."""
-    experiment = server.request(
-        "POST", f"{API}/experiments/create", {"name": f"{name}-{uuid.uuid4().hex[:8]}"}
-    )["experiment_id"]
+def start_run(server, name: str, experiment: str | None = None) -> str:
+    """A RUNNING run named `name`, in `experiment` (by id; "0" is MLflow's Default) or in an
+    experiment of its own; its id."""
+    if experiment is None:
+        experiment = server.request(
+            "POST", f"{API}/experiments/create", {"name": f"{name}-{uuid.uuid4().hex[:8]}"}
+        )["experiment_id"]
     body = {"experiment_id": experiment, "run_name": name, "start_time": now()}
     return server.request("POST", f"{API}/runs/create", body)["run"]["info"]["run_id"]
 
