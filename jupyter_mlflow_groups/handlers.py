@@ -404,6 +404,13 @@ class ChangesHandler(MlflowGroupsHandler):
         self.write_json(await self.service.changes.events.after(group, after, wait))
 
 
+class RunHandler(MlflowGroupsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, group: str, run_id: str) -> None:
+        self.write_json(await self.service.run(group, run_id, self.refresh_requested()))
+
+
 class MetricHistoryHandler(MlflowGroupsHandler):
     @web.authenticated
     @authorized
@@ -565,6 +572,7 @@ def routes() -> list[tuple[str, type[MlflowGroupsHandler]]]:
         (f"{group}/requests/(?P<request_id>{_SEGMENT})/approve", RequestApproveHandler),
         (f"{group}/requests/(?P<request_id>{_SEGMENT})/reject", RequestRejectHandler),
         # metric keys may hold slashes ("train/loss"): the rest of the path is the key
+        (f"{group}/runs/(?P<run_id>{_SEGMENT})", RunHandler),
         (f"{group}/runs/(?P<run_id>{_SEGMENT})/metrics/(?P<key>.+)", MetricHistoryHandler),
         (f"{group}/deployments", DeploymentsHandler),
         (deployment, DeploymentHandler),

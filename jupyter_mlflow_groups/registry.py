@@ -203,6 +203,27 @@ class RegistryService:
         version = (body.get("model_version") or {}).get("version")
         return str(version) if version is not None else None
 
+    async def run(
+        self, connection: GroupConnection, run_id: str, refresh: bool = False
+    ) -> dict[str, Any]:
+        """A run as it is now: its status, times, params and latest metrics (what a chart that
+        follows a run while it trains asks, each few seconds, with `refresh`)."""
+
+        async def fetch() -> dict[str, Any]:
+            try:
+                body = await self._get(connection, "/runs/get", {"run_id": run_id})
+            except MlflowError as error:
+                if error.code not in ("not_found", "bad_request"):
+                    raise
+                raise unknown_run(connection.group, run_id) from None
+            return {
+                "group": connection.group,
+                **_run_detail(body.get("run", {}), connection.ui_url),
+            }
+
+        cache_key = ("run", *connection.cache_key, run_id)
+        return await self._cached(connection, cache_key, f"run '{run_id}'", fetch, refresh)
+
     async def metric_history(
         self, connection: GroupConnection, run_id: str, key: str, refresh: bool = False
     ) -> dict[str, Any]:

@@ -273,6 +273,9 @@ class MlflowGroupsService:
             self.connection(group), name, versions, directions, refresh
         )
 
+    async def run(self, group: str, run_id: str, refresh: bool) -> dict[str, Any]:
+        return await self.registry.run(self.connection(group), run_id, refresh)
+
     async def metric_history(
         self, group: str, run_id: str, key: str, refresh: bool
     ) -> dict[str, Any]:

@@ -1,6 +1,22 @@
 """`from jupyter_mlflow_groups.widgets import ModelBrowser`, as notebooks written before the
 panels moved to `jupyter_mlflow_groups.kernel.widgets` have it."""
 
-from .kernel.widgets import DeploymentsPanel, DeployPanel, ModelBrowser, VersionDetail
+from .kernel.widgets import (
+    CompareVersions,
+    DeploymentsPanel,
+    DeployPanel,
+    MetricChart,
+    ModelBrowser,
+    RunChart,
+    VersionDetail,
+)
 
-__all__ = ["DeployPanel", "DeploymentsPanel", "ModelBrowser", "VersionDetail"]
+__all__ = [
+    "CompareVersions",
+    "DeployPanel",
+    "DeploymentsPanel",
+    "MetricChart",
+    "ModelBrowser",
+    "RunChart",
+    "VersionDetail",
+]

@@ -157,15 +157,12 @@ async def test_the_widget_marks_the_best_hides_what_is_equal_and_overlays_histor
 
     assert panel.metric_choice.value == "accuracy"
     await asyncio.to_thread(setattr, panel.metric_choice, "value", "train/loss")
-    axes = panel.chart_figure.axes[0]
-    lines = axes.get_lines()
-    assert [line.get_label() for line in lines] == ["v1", "v2 (@champion)", "v3 (@challenger)"]
-    assert all(len(line.get_xdata()) == COMPARED_STEPS for line in lines)
-    assert [t.get_text() for t in axes.get_legend().get_texts()] == [
-        "v1", "v2 (@champion)", "v3 (@challenger)",
-    ]  # fmt: skip
+    state = panel.chart.get_state()
+    assert state["title"] == "train/loss"
+    assert [one["label"] for one in state["series"]] == ["v1", "v2 (@champion)", "v3 (@challenger)"]
+    assert all(len(one["points"]) == COMPARED_STEPS for one in state["series"])
     await asyncio.to_thread(setattr, panel.metric_choice, "value", "f1")
-    assert [line.get_label() for line in panel.chart_figure.axes[0].get_lines()] == [
+    assert [one["label"] for one in panel.chart.series] == [
         "v3 (@challenger)"
     ]  # only the version whose run logged it
 

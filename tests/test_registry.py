@@ -232,6 +232,24 @@ async def test_the_history_of_an_unknown_run_or_metric_is_a_404_naming_it(group,
     )
 
 
+async def test_a_run_as_it_is_now(group, jp_fetch, seeded):
+    status, body = await get(jp_fetch, group, "runs", seeded.history_run)
+    assert status == 200
+    assert (body["group"], body["run_id"], body["status"]) == (
+        "reg",
+        seeded.history_run,
+        "FINISHED",
+    )
+    latest = body["metrics"]["train/loss"]  # the last step's value, where a chart would end
+    assert latest["step"] == seeded.history_steps - 1
+    assert latest["value"] == pytest.approx(1 / seeded.history_steps)
+    status, body = await get(jp_fetch, group, "runs", "0" * 32)
+    assert (status, body["error"]["code"]) == (404, "not_found")
+    assert body["error"]["message"] == (
+        f"No run '{'0' * 32}' in group 'reg': it may have been deleted."
+    )
+
+
 async def test_reads_are_cached_until_refresh(mlflow_servers, bindings, jp_fetch):
     # On the auth server: the plain server's registry stays exactly as seeded for other tests.
     auth = mlflow_servers.auth

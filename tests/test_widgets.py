@@ -7,11 +7,12 @@ thread's event loop, so every widget action runs in a worker thread (`act`).
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import re
 import threading
+import time
 import uuid
+from pathlib import Path
 
 import ipywidgets as widgets
 import pytest
@@ -20,12 +21,18 @@ from support.extension import service_of
 from support.kernels import run_in_kernel, start_kernel
 from support.seeding import model_name
 from support.servers import ADMIN_PASSWORD, ADMIN_USER
+from support.training import end_run, log, start_run
 from support.widget_text import IMPORT_IN_KERNEL, button, buttons, leaves, visible_text
 
 from jupyter_mlflow_groups.kernel import live
 from jupyter_mlflow_groups.kernel.client import ServerClient
-from jupyter_mlflow_groups.kernel.widgets import DeployPanel, ModelBrowser, VersionDetail
-from jupyter_mlflow_groups.kernel.widgets.charts import CHART_COLOURS, CHART_INK
+from jupyter_mlflow_groups.kernel.widgets import (
+    DeployPanel,
+    MetricChart,
+    ModelBrowser,
+    RunChart,
+    VersionDetail,
+)
 
 
 async def act(function, *args, **kwargs):
@@ -49,17 +56,6 @@ def client(seeded, mlflow_servers, bindings, jp_serverapp, http_server_client):
     service = service_of(jp_serverapp)
     token = service.tokens.issue("widget-test-kernel", "alice")  # as the provisioner would
     return ServerClient(f"http://127.0.0.1:{jp_serverapp.port}{jp_serverapp.base_url}", token)
-
-
-def contrast(colour: tuple[float, ...], background: tuple[float, ...]) -> float:
-    """WCAG's contrast ratio of two sRGB colours."""
-
-    def luminance(rgb: tuple[float, ...]) -> float:
-        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb[:3]]
-        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-
-    lighter, darker = sorted((luminance(colour), luminance(background)), reverse=True)
-    return (lighter + 0.05) / (darker + 0.05)
 
 
 def model_buttons(browser: ModelBrowser) -> list[str]:
@@ -148,32 +144,31 @@ async def test_a_model_s_versions_and_a_version_s_details(client, seeded):
     assert model_buttons(browser)[:1] == sorted(seeded.model_names)[:1]
 
 
-async def test_the_metric_chart_shows_every_step_readable_in_light_and_dark_themes(client, seeded):
-    from matplotlib.colors import to_rgba
-    from PIL import Image
-
+async def test_the_metric_chart_holds_every_step_for_the_labextension_s_view(client, seeded):
     detail = await act(VersionDetail, model_name(0), "1", "reg", client=client)
     assert list(detail.metric_choice.options) == ["accuracy", "rmse", "train/loss"]
     await act(setattr, detail.metric_choice, "value", "train/loss")
-    axes = detail.chart_figure.axes[0]
-    (line,) = axes.get_lines()
-    assert list(line.get_xdata()) == list(range(seeded.history_steps))
-    assert line.get_ydata()[10] == pytest.approx(1 / 11)
-    assert axes.get_title() == f"train/loss ({seeded.history_steps} steps)"
-    assert bytes(detail.chart.value).startswith(b"\x89PNG")
+    chart = detail.chart
+    assert isinstance(chart, MetricChart) and chart in leaves(detail)
+    state = chart.get_state()
+    assert (state["_view_module"], state["_view_name"]) == (
+        "jupyter-mlflow-groups",
+        "MetricChartView",
+    )
+    assert state["title"] == "train/loss" and state["x_axis"] == "step"
+    ((label, points),) = [(one["label"], one["points"]) for one in state["series"]]
+    assert label == "train/loss"
+    assert [point["step"] for point in points] == list(range(seeded.history_steps))
+    assert points[10]["value"] == pytest.approx(1 / 11)
+    assert all(isinstance(point["timestamp"], int) for point in points)  # wall and relative time
+    await act(setattr, detail.metric_choice, "value", "accuracy")
+    assert [one["label"] for one in chart.series] == ["accuracy"]
 
-    image = Image.open(io.BytesIO(bytes(detail.chart.value)))
-    assert image.mode == "RGBA"  # an alpha channel: the notebook's background shows through
-    corners = [(0, 0), (image.width - 1, 0), (image.width - 1, image.height - 1)]
-    assert [image.getpixel(corner)[3] for corner in corners] == [0, 0, 0]
-    assert image.getextrema()[3] == (0, 255)  # the line, text and axes are drawn opaque
-    ink = to_rgba(CHART_INK)
-    assert to_rgba(axes.title.get_color()) == ink and to_rgba(axes.xaxis.label.get_color()) == ink
-    assert all(to_rgba(label.get_color()) == ink for label in axes.get_xticklabels())
-    assert to_rgba(axes.spines["bottom"].get_edgecolor()) == ink
-    assert line.get_color() == CHART_COLOURS[0]
-    for colour in (ink, *map(to_rgba, CHART_COLOURS)):  # readable on white and on near-black
-        assert contrast(colour, (1, 1, 1)) >= 3 and contrast(colour, (0.07, 0.07, 0.07)) >= 3
+
+def test_the_chart_s_view_is_the_labextension_s_version():
+    package = json.loads((Path(__file__).parents[1] / "labextension" / "package.json").read_text())
+    assert MetricChart().get_state()["_view_module"] == package["name"]
+    assert MetricChart().get_state()["_view_module_version"] == f"^{package['version']}"
 
 
 @pytest.mark.parametrize(
@@ -235,7 +230,14 @@ async def test_no_secret_in_any_widget_state(client, bindings, mlflow_servers):
     )
     browser = await act(ModelBrowser, "secure", client=client)
     await click(browser, "state-probe")
-    states = [json.dumps(node.get_state(), default=str) for node in leaves(browser)]
+    # in the Default experiment: other tests expect no experiment of ours on the shared server
+    run_id = start_run(mlflow_servers.auth, "state-probe", experiment="0")
+    log(mlflow_servers.auth, run_id, "loss", 0.5, 0)
+    chart = RunChart(run_id, group="secure", interval=0.2, client=client)
+    await until(lambda: steps(chart, "loss") == [0])
+    chart.close()
+    end_run(mlflow_servers.auth, run_id)
+    states = [json.dumps(node.get_state(), default=str) for node in [*leaves(browser), chart]]
     assert any("state-probe" in state for state in states)
     token = client._session.headers["X-Mlflow-Groups-Token"]
     for state in states:
@@ -299,3 +301,75 @@ async def test_an_open_browser_updates_by_itself_when_an_alias_moves(
     browser.close()  # a closed panel stops listening, and its thread ends
     await act(feed.join, 10)
     assert not feed.is_alive()
+
+
+def steps(chart: MetricChart, label: str) -> list[int]:
+    """The steps the chart holds for the series `label` (what its view draws)."""
+    for one in chart.series:
+        if one["label"] == label:
+            return [point["step"] for point in one["points"]]
+    return []
+
+
+async def until(condition, timeout: float = 30.0) -> None:
+    """Wait (letting the test's Jupyter server answer) until `condition()` holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_run_chart_shows_points_logged_after_it_opened_and_stops_when_the_run_ends(
+    client, mlflow_servers
+):
+    server = mlflow_servers.plain
+    run_id = start_run(server, "training")
+    log(server, run_id, "loss", 1.0, 0)
+    chart = RunChart(run_id, group="reg", interval=0.2, client=client)
+    seen: list[int] = []
+    chart.observe(lambda change: seen.append(len(steps(chart, "loss"))), names="series")
+    await until(lambda: steps(chart, "loss") == [0])
+    assert chart.title == "training" and chart.status == "RUNNING"
+
+    def train() -> None:  # a training loop elsewhere, logging while the chart is shown
+        for step in range(1, 6):
+            log(server, run_id, "loss", 1 / (step + 1), step)
+            log(server, run_id, "accuracy", step / 10, step)
+            time.sleep(0.3)
+
+    trainer = threading.Thread(target=train)
+    trainer.start()
+    await until(lambda: steps(chart, "loss") == list(range(6)))
+    await until(lambda: steps(chart, "accuracy") == list(range(1, 6)))
+    await act(trainer.join)
+    assert len(set(seen)) >= 3, seen  # the points came in as they were logged, not at once
+    loss = next(one for one in chart.series if one["label"] == "loss")["points"]
+    assert loss[5]["value"] == pytest.approx(1 / 6)
+    assert chart.thread.is_alive()  # still following: the run goes on
+    assert "running · 6 steps" in chart.note
+
+    end_run(server, run_id)
+    await until(lambda: not chart.thread.is_alive())
+    assert chart.status == "FINISHED" and chart.note == "finished · 6 steps"
+    assert client._session.headers["X-Mlflow-Groups-Token"] not in json.dumps(chart.get_state())
+
+
+async def test_a_closed_run_chart_stops_following(client, mlflow_servers):
+    run_id = start_run(mlflow_servers.plain, "closed")
+    log(mlflow_servers.plain, run_id, "loss", 1.0, 0)
+    chart = RunChart(run_id, ["loss"], group="reg", interval=0.2, client=client)
+    await until(lambda: steps(chart, "loss") == [0])
+    chart.close()  # or its output cleared
+    await until(lambda: not chart.thread.is_alive(), timeout=5)
+    assert chart.comm is None
+    log(mlflow_servers.plain, run_id, "loss", 0.5, 1)
+    await asyncio.sleep(0.5)
+    assert steps(chart, "loss") == [0]
+    end_run(mlflow_servers.plain, run_id)
+
+
+async def test_a_run_chart_of_an_unknown_run_says_so_and_stops(client):
+    chart = RunChart("0" * 32, group="reg", interval=0.2, client=client)
+    await until(lambda: not chart.thread.is_alive())
+    assert f"No run '{'0' * 32}' in group 'reg'" in chart.note
+    assert chart.series == []

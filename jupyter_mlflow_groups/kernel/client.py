@@ -143,6 +143,11 @@ class ServerClient:
             "GET", f"groups/{_segment(group)}/models/{_segment(name)}/compare", params
         )
 
+    def run(self, group: str, run_id: str, refresh: bool = False) -> dict[str, Any]:
+        """A run as it is now: `status` (RUNNING, FINISHED, ...) and its latest `metrics`."""
+        path = f"groups/{_segment(group)}/runs/{_segment(run_id)}"
+        return self._request("GET", path, {"refresh": "1"} if refresh else None)
+
     def metric_history(
         self, group: str, run_id: str, key: str, refresh: bool = False
     ) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 /**
  * jupyter-mlflow-groups: the MLflow panel in JupyterLab's left sidebar, a group's MLflow UI
- * in a main-area tab, and versions of a model compared in tabs of their own.
+ * in a main-area tab, versions of a model compared in tabs of their own, and the views of the
+ * notebook chart widgets (widget/plugin.ts).
  */
 import {
   ILayoutRestorer,
@@ -18,6 +19,7 @@ import { MlflowUiTabs } from './mlflowUi';
 import { SidebarModel } from './model';
 import { ChangeNotifier } from './notifications';
 import { MlflowSidebar } from './panel';
+import { widgetPlugin } from './widget/plugin';
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-mlflow-groups:sidebar',
@@ -66,4 +68,4 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+export default [plugin, widgetPlugin];

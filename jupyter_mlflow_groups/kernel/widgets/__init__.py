@@ -1,9 +1,19 @@
-"""ipywidgets panels over the extension's REST API (stock widgets only, no custom JavaScript)."""
+"""ipywidgets panels over the extension's REST API: stock widgets, and one of this package's
+own, the metric chart (its view ships in the labextension)."""
 
 from .browser import ModelBrowser
+from .charts import MetricChart, RunChart
 from .compare import CompareVersions
 from .deploy import DeployPanel
 from .deployments import DeploymentsPanel
 from .detail import VersionDetail
 
-__all__ = ["CompareVersions", "DeployPanel", "DeploymentsPanel", "ModelBrowser", "VersionDetail"]
+__all__ = [
+    "CompareVersions",
+    "DeployPanel",
+    "DeploymentsPanel",
+    "MetricChart",
+    "ModelBrowser",
+    "RunChart",
+    "VersionDetail",
+]

@@ -10,7 +10,7 @@ import ipywidgets as widgets
 
 from ..client import ServerClient
 from ..formatting import column_label
-from .charts import plot_histories, png
+from .charts import MetricChart
 from .common import NOTHING, Panel, button, esc, link, table
 
 #: The sections of the comparison: (title, key in the REST answer).
@@ -42,8 +42,7 @@ class CompareVersions(Panel):
         self.metric_choice = widgets.Dropdown(description="History", options=[])
         self._chart_follows_choice = True
         self.metric_choice.observe(self._on_metric_chosen, names="value")
-        self.chart = widgets.Image(format="png", layout=widgets.Layout(max_width="640px"))
-        self.chart_figure: Any = None  # the matplotlib Figure behind `chart`, for inspection
+        self.chart = MetricChart(layout=widgets.Layout(max_width="680px"))
         refresh = button("Refresh", lambda: self.attempt(lambda: self.load(True)), icon="refresh")
         self.toolbar = widgets.HBox([refresh, self.differences_only])
         self.content = widgets.VBox()
@@ -125,12 +124,7 @@ class CompareVersions(Panel):
                 continue  # no run, or its run has no such metric
             history = self.client.metric_history(self.group, run["run_id"], key)["history"]
             series[column_label(version)] = history
-        if not series:
-            self.chart.value = b""
-            self.chart_figure = None
-            return
-        self.chart_figure = plot_histories(key, series)
-        self.chart.value = png(self.chart_figure)
+        self.chart.show(key or "", series)
 
 
 def _run_cell(run: Mapping[str, Any] | None) -> widgets.HTML:

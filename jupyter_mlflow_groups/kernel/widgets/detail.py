@@ -9,7 +9,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..client import ServerClient
-from .charts import plot_histories, png
+from .charts import MetricChart
 from .common import NOTHING, REGISTRY_TOPICS, Panel, button, esc, link, mapping_table, table, when
 from .deploy import DeployPanel
 from .deployments import DeploymentsPanel
@@ -34,8 +34,7 @@ class VersionDetail(Panel):
         self.group = group
         self.data: dict[str, Any] | None = None
         self.metric_choice = widgets.Dropdown(description="Metric", options=[])
-        self.chart = widgets.Image(format="png", layout=widgets.Layout(max_width="640px"))
-        self.chart_figure: Any = None  # the matplotlib Figure behind `chart`, for inspection
+        self.chart = MetricChart(layout=widgets.Layout(max_width="680px"))
         self._chart_follows_choice = False
         self.metric_choice.observe(self._on_metric_chosen, names="value")
         toolbar = [
@@ -152,12 +151,10 @@ class VersionDetail(Panel):
         key = self.metric_choice.value
         run_id = ((self.data or {}).get("run") or {}).get("run_id")
         if not key or not run_id or self.group is None:
-            self.chart.value = b""
-            self.chart_figure = None
+            self.chart.show("", {})
             return
         history = self.client.metric_history(self.group, run_id, key)["history"]
-        self.chart_figure = plot_histories(key, {key: history})
-        self.chart.value = png(self.chart_figure)
+        self.chart.show(key, {key: history})
 
 
 def _signature_view(signature: dict[str, Any] | None) -> widgets.Widget:

@@ -155,7 +155,7 @@ describe('overlay', () => {
   it('rescales to the series shown and draws nothing of a hidden one', () => {
     const drawn = overlay(series, 'step', 100, 50, new Set(['2']))!;
     expect(drawn.y).toMatchObject({ min: 1, max: 3 });
-    expect(drawn.series[1]).toEqual({ id: '2', count: 0, points: '' });
+    expect(drawn.series[1]).toEqual({ id: '2', count: 0, points: '', raw: '' });
     expect(overlay(series, 'step', 100, 50, new Set(['1', '2']))).toBeNull();
   });
 

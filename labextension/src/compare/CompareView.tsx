@@ -10,7 +10,7 @@ import { api } from '../api';
 import { Chips } from '../components/Chips';
 import { Loading } from '../components/Loading';
 import { MlflowUiLink } from '../components/MlflowUiLink';
-import { OverlayChart } from '../components/OverlayChart';
+import { HistoryChart } from '../components/HistoryChart';
 import { ProblemNotice } from '../components/Problem';
 import { Time } from '../components/Time';
 import { formatNumber } from '../format';
@@ -351,7 +351,7 @@ function Histories(props: { comparison: IComparison; reload: number }): JSX.Elem
           options={metrics}
         />
       </div>
-      <OverlayChart
+      <HistoryChart
         group={comparison.group}
         metric={metric}
         reload={props.reload}

@@ -1,7 +1,8 @@
 /**
  * The geometry of several metric histories on one chart: shared scales over the series shown,
- * a polyline per series (sampled like chart.ts: spikes stay visible), and round axis ticks.
- * Pure, so Jest checks it without a browser.
+ * a polyline per series (sampled like chart.ts: spikes stay visible), smoothed on demand by an
+ * exponential moving average (TensorBoard's, debiased), and round axis ticks. Pure, so Jest
+ * checks it without a browser.
  */
 import { sample } from '../chart';
 import { IMetricPoint } from '../types';
@@ -17,9 +18,44 @@ export interface ISeries {
 
 export interface IPlottedSeries {
   id: string;
-  /** SVG polyline points, in the plot's coordinates; empty for a series with no value. */
+  /** SVG polyline points, in the plot's coordinates; empty for a series with no value. The
+   * smoothed line when smoothing is on. */
   points: string;
+  /** The raw values' polyline, drawn faint behind the smoothed one; empty without smoothing. */
+  raw: string;
   count: number;
+}
+
+/** The most smoothing there is: at 1 the average would never move. */
+export const MAX_SMOOTHING = 0.99;
+
+/** A smoothing weight as the chart uses it: a number within [0, MAX_SMOOTHING]. */
+export function smoothingWeight(weight: number): number {
+  return isFinite(weight) ? Math.min(MAX_SMOOTHING, Math.max(0, weight)) : 0;
+}
+
+/**
+ * `values` smoothed by an exponential moving average of weight `weight` (0: none; 0.99: the
+ * most), debiased as TensorBoard does so the first values are not pulled towards zero:
+ * s_i = (w·a_(i-1) + (1-w)·v_i) / (1 - w^i). Values that are not finite pass through and do
+ * not move the average; a constant series stays constant.
+ */
+export function smooth(values: number[], weight: number): number[] {
+  const w = smoothingWeight(weight);
+  const finite = values.filter(value => isFinite(value));
+  if (w === 0 || finite.every(value => value === finite[0])) {
+    return [...values];
+  }
+  let average = 0;
+  let count = 0;
+  return values.map(value => {
+    if (!isFinite(value)) {
+      return value;
+    }
+    average = average * w + (1 - w) * value;
+    count++;
+    return average / (1 - Math.pow(w, count));
+  });
 }
 
 export interface ITick {
@@ -72,6 +108,7 @@ export function overlay(
   width: number,
   height: number,
   hidden: ReadonlySet<string> = new Set(),
+  smoothing = 0,
   buckets = 300
 ): IOverlay | null {
   const values = new Map(series.map(one => [one.id, finitePoints(one, axis)]));
@@ -83,15 +120,22 @@ export function overlay(
   const y = padded(Math.min(...shown.map(p => p.y)), Math.max(...shown.map(p => p.y)));
   const sx = (value: number) => ((value - x.min) / (x.max - x.min)) * width;
   const sy = (value: number) => height - ((value - y.min) / (y.max - y.min)) * height;
+  const weight = smoothingWeight(smoothing);
+  const line = (points: IXY[]) =>
+    sample(points.length, buckets, index => points[index].y)
+      .map(index => `${sx(points[index].x).toFixed(1)},${sy(points[index].y).toFixed(1)}`)
+      .join(' ');
   const plotted = series.map(one => {
     const points = hidden.has(one.id) ? [] : values.get(one.id)!;
-    const indices = sample(points.length, buckets, index => points[index].y);
+    const smoothed = smooth(
+      points.map(point => point.y),
+      weight
+    ).map((y, index) => ({ x: points[index].x, y }));
     return {
       id: one.id,
       count: points.length,
-      points: indices
-        .map(index => `${sx(points[index].x).toFixed(1)},${sy(points[index].y).toFixed(1)}`)
-        .join(' ')
+      points: line(weight > 0 ? smoothed : points),
+      raw: weight > 0 ? line(points) : ''
     };
   });
   return {

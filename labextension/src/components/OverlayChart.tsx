@@ -1,31 +1,44 @@
 /**
- * One metric's histories, one line per version, on one chart (SVG drawn here, coloured by the
- * theme): a legend whose entries show and hide lines, and the x axis by step or, when MLflow
- * kept the moments, by wall time or time since each run's first value.
+ * Metric histories overlaid on one chart (SVG drawn here, coloured by the theme): a legend
+ * whose entries show and hide lines, the x axis by step or, when MLflow kept the moments, by
+ * wall time or time since each series' first value, and smoothing (an exponential moving
+ * average, the raw line kept faint behind). The one chart of the compare tab (HistoryChart
+ * loads its histories) and of the notebook widgets (widget/view.tsx).
  */
 import { HTMLSelect } from '@jupyterlab/ui-components';
 import React, { useId, useState } from 'react';
 
-import { api, asProblem } from '../api';
-import { IOverlay, ISeries, XAxis, hasTimestamps, overlay } from '../compare/overlay';
+import {
+  IOverlay,
+  ISeries,
+  MAX_SMOOTHING,
+  XAxis,
+  hasTimestamps,
+  overlay
+} from '../compare/overlay';
 import { seriesLook } from '../compare/series';
 import { formatNumber } from '../format';
-import { IMetricPoint, IProblem } from '../types';
-import { useRequest } from '../useRequest';
-import { Loading } from './Loading';
+import { IMetricPoint } from '../types';
 
-/** A version to draw: its id (the version number), its name, and the run holding its history. */
-export interface IOverlaySource {
+/** A line to draw: its id, its name in the legend, its points, and a word on it (the legend
+ * entry's tooltip: how many values, or why there are none). */
+export interface IChartSeries {
   id: string;
   label: string;
-  runId: string | null;
+  points: IMetricPoint[];
+  note?: string;
 }
 
 export interface IOverlayChartProps {
-  group: string;
+  /** What the chart shows: the metric's name (or a run's). */
   metric: string;
-  sources: IOverlaySource[];
-  reload: number;
+  series: IChartSeries[];
+  /** The x axis and smoothing, held by the caller (a widget's model) when given with their
+   * `on...` callback; by the chart otherwise. */
+  axis?: XAxis;
+  onAxis?: (axis: XAxis) => void;
+  smoothing?: number;
+  onSmoothing?: (smoothing: number) => void;
 }
 
 const WIDTH = 640;
@@ -40,53 +53,24 @@ const AXES: { value: XAxis; label: string }[] = [
   { value: 'relative', label: 'Relative time' }
 ];
 
-type Histories = Record<string, IMetricPoint[] | IProblem>;
-
-/** Each run's history once (versions may share a run); a run without the metric is a problem
- * of its own line, not of the chart. */
-async function loadHistories(
-  group: string,
-  metric: string,
-  runIds: string[],
-  fresh: boolean
-): Promise<Histories> {
-  const answers = await Promise.all(
-    runIds.map(runId =>
-      api.metricHistory(group, runId, metric, fresh).then(
-        body => body.history,
-        error => asProblem(error)
-      )
-    )
-  );
-  return Object.fromEntries(runIds.map((runId, index) => [runId, answers[index]]));
+/** A value the caller holds when it says how it changes, else one of the chart's own. */
+function useHeld<T>(given: T | undefined, onChange: ((value: T) => void) | undefined, start: T) {
+  const [own, setOwn] = useState<T>(given ?? start);
+  return onChange && given !== undefined ? ([given, onChange] as const) : ([own, setOwn] as const);
 }
 
 export function OverlayChart(props: IOverlayChartProps): JSX.Element {
-  const { group, metric, sources, reload } = props;
-  const runIds = [...new Set(sources.flatMap(source => (source.runId ? [source.runId] : [])))];
-  const histories = useRequest(
-    fresh => loadHistories(group, metric, runIds, fresh),
-    JSON.stringify([group, metric, runIds]),
-    reload
-  );
+  const { metric, series: sources } = props;
   const [hidden, setHidden] = useState<ReadonlySet<string>>(new Set());
-  const [axis, setAxis] = useState<XAxis>('step');
+  const [axis, setAxis] = useHeld<XAxis>(props.axis, props.onAxis, 'step');
+  const [smoothing, setSmoothing] = useHeld<number>(props.smoothing, props.onSmoothing, 0);
   const axisId = useId();
+  const smoothingId = useId();
 
-  if (histories.problem) {
-    return <p className="jp-MlflowGroups-chartNote">No history: {histories.problem.message}</p>;
-  }
-  if (!histories.data) {
-    return <Loading label={`Loading the history of ${metric}…`} />;
-  }
-  const data = histories.data;
-  const series: ISeries[] = sources.map(source => {
-    const history = source.runId ? data[source.runId] : undefined;
-    return { id: source.id, points: Array.isArray(history) ? history : [] };
-  });
+  const series: ISeries[] = sources.map(source => ({ id: source.id, points: source.points }));
   const timed = hasTimestamps(series);
   const shownAxis = timed ? axis : 'step';
-  const drawn = overlay(series, shownAxis, PLOT_WIDTH, PLOT_HEIGHT, hidden);
+  const drawn = overlay(series, shownAxis, PLOT_WIDTH, PLOT_HEIGHT, hidden, smoothing);
   const toggle = (id: string) =>
     setHidden(previous => {
       const next = new Set(previous);
@@ -97,10 +81,16 @@ export function OverlayChart(props: IOverlayChartProps): JSX.Element {
     });
   const axisName = AXES.find(option => option.value === shownAxis)!.label.toLowerCase();
   const summary =
-    `${metric} by ${axisName}: ` +
-    sources
-      .map((source, index) => `${source.label} ${series[index].points.length} values`)
-      .join(', ');
+    `${metric} by ${axisName}` +
+    (smoothing > 0 ? `, smoothed ${smoothing}` : '') +
+    ': ' +
+    sources.map(source => `${source.label} ${source.points.length} values`).join(', ');
+  const chooseSmoothing = (value: string) => {
+    const number = Number(value);
+    if (value !== '' && isFinite(number)) {
+      setSmoothing(Math.min(MAX_SMOOTHING, Math.max(0, number)));
+    }
+  };
 
   return (
     <div className="jp-MlflowGroups-overlay">
@@ -112,6 +102,27 @@ export function OverlayChart(props: IOverlayChartProps): JSX.Element {
           onChange={event => setAxis(event.currentTarget.value as XAxis)}
           options={AXES.filter(option => timed || option.value === 'step')}
         />
+        <label htmlFor={smoothingId}>Smoothing</label>
+        <input
+          id={smoothingId}
+          className="jp-MlflowGroups-smoothing"
+          type="range"
+          min={0}
+          max={MAX_SMOOTHING}
+          step={0.01}
+          value={smoothing}
+          onChange={event => chooseSmoothing(event.currentTarget.value)}
+        />
+        <input
+          className="jp-MlflowGroups-smoothingValue"
+          type="number"
+          aria-label="Smoothing weight"
+          min={0}
+          max={MAX_SMOOTHING}
+          step={0.01}
+          value={smoothing}
+          onChange={event => chooseSmoothing(event.currentTarget.value)}
+        />
       </div>
       <figure className="jp-MlflowGroups-overlayChart" data-metric={metric}>
         <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-label={summary}>
@@ -119,6 +130,16 @@ export function OverlayChart(props: IOverlayChartProps): JSX.Element {
           {drawn && (
             <g transform={`translate(${MARGIN.left},${MARGIN.top})`}>
               <Axes drawn={drawn} axis={shownAxis} />
+              {drawn.series.map((line, index) =>
+                line.raw ? (
+                  <path
+                    key={`raw${line.id}`}
+                    data-raw={line.id}
+                    className={`${seriesLook(index).className} jp-mod-raw`}
+                    d={`M${line.raw.replace(/ /g, 'L')}`}
+                  />
+                ) : null
+              )}
               {drawn.series.map((line, index) =>
                 line.points ? (
                   <polyline
@@ -140,36 +161,30 @@ export function OverlayChart(props: IOverlayChartProps): JSX.Element {
         )}
       </figure>
       <ul className="jp-MlflowGroups-legend" aria-label={`Lines of ${metric}`}>
-        {sources.map((source, index) => {
-          const history = source.runId ? data[source.runId] : undefined;
-          const note = !source.runId
-            ? 'no source run'
-            : Array.isArray(history)
-              ? `${history.length} values`
-              : history?.message ?? '';
-          return (
-            <li key={source.id}>
-              <button
-                className="jp-MlflowGroups-legendEntry"
-                aria-pressed={!hidden.has(source.id)}
-                title={`${hidden.has(source.id) ? 'Show' : 'Hide'} ${source.label} (${note})`}
-                onClick={() => toggle(source.id)}
-              >
-                <svg className="jp-MlflowGroups-swatch" viewBox="0 0 24 8" aria-hidden="true">
-                  <line
-                    x1="0"
-                    y1="4"
-                    x2="24"
-                    y2="4"
-                    className={seriesLook(index).className}
-                    strokeDasharray={seriesLook(index).dash}
-                  />
-                </svg>
-                {source.label}
-              </button>
-            </li>
-          );
-        })}
+        {sources.map((source, index) => (
+          <li key={source.id}>
+            <button
+              className="jp-MlflowGroups-legendEntry"
+              aria-pressed={!hidden.has(source.id)}
+              title={`${hidden.has(source.id) ? 'Show' : 'Hide'} ${source.label} (${
+                source.note ?? `${source.points.length} values`
+              })`}
+              onClick={() => toggle(source.id)}
+            >
+              <svg className="jp-MlflowGroups-swatch" viewBox="0 0 24 8" aria-hidden="true">
+                <line
+                  x1="0"
+                  y1="4"
+                  x2="24"
+                  y2="4"
+                  className={seriesLook(index).className}
+                  strokeDasharray={seriesLook(index).dash}
+                />
+              </svg>
+              {source.label}
+            </button>
+          </li>
+        ))}
       </ul>
     </div>
   );
