@@ -16,6 +16,7 @@ from pathlib import Path
 
 import ipywidgets as widgets
 import pytest
+from mlflow import MlflowClient
 from support.deploying import register_version
 from support.extension import service_of
 from support.kernels import run_in_kernel, start_kernel
@@ -373,3 +374,43 @@ async def test_a_run_chart_of_an_unknown_run_says_so_and_stops(client):
     await until(lambda: not chart.thread.is_alive())
     assert f"No run '{'0' * 32}' in group 'reg'" in chart.note
     assert chart.series == []
+
+
+async def test_a_version_s_aliases_are_set_and_removed_from_its_panel_by_the_group_s_policy(
+    deploy_server, sklearn_model, bindings, jp_serverapp, http_server_client
+):
+    policy = {"write": "members", "protected_aliases": ["champion"]}
+    bindings.write({"groups": {"free": {"tracking_uri": deploy_server.url, "registry": policy}}})
+    model = f"aliased-{uuid.uuid4().hex[:6]}"
+    first, _ = register_version(deploy_server, model, sklearn_model[0])
+    second, _ = register_version(deploy_server, model, sklearn_model[0])
+    service = service_of(jp_serverapp)
+    url = f"http://127.0.0.1:{jp_serverapp.port}{jp_serverapp.base_url}"
+    kernel = ServerClient(url, service.tokens.issue("alias-kernel", "alice"))
+    mlflow = MlflowClient(tracking_uri=deploy_server.url)
+    panel = await act(VersionDetail, model, second, "free", client=kernel)
+    editor = panel.aliases
+
+    await act(setattr, editor.alias, "value", "@staging")
+    await act(setattr, editor.reason, "value", "try it")
+    await click(editor, "Set alias")
+    assert "Done: point @staging of " in visible_text(editor)
+    assert mlflow.get_registered_model(model).aliases == {"staging": second}
+    assert "Remove @staging" in buttons(editor)  # the panel read the version again
+
+    await act(setattr, editor.alias, "value", "champion")  # protected: a request
+    await click(editor, "Set alias")
+    assert "Requested: point @champion of " in visible_text(editor)
+    assert "champion" not in mlflow.get_registered_model(model).aliases
+    pending = await act(kernel.requests, "free")
+    assert [(r["alias"], r["version"]) for r in pending["requests"]] == [("champion", second)]
+
+    await click(editor, "Remove @staging")
+    assert mlflow.get_registered_model(model).aliases == {}
+    assert "Remove @staging" not in buttons(editor)
+
+    await act(setattr, editor.alias, "value", " ")
+    await click(editor, "Set alias")
+    assert "Name the alias to set." in visible_text(editor)
+    assert first not in {str(v) for v in mlflow.get_registered_model(model).aliases.values()}
+    panel.close()

@@ -13,6 +13,7 @@ from .charts import MetricChart
 from .common import NOTHING, REGISTRY_TOPICS, Panel, button, esc, link, mapping_table, table, when
 from .deploy import DeployPanel
 from .deployments import DeploymentsPanel
+from .promote import AliasEditor
 
 
 class VersionDetail(Panel):
@@ -51,6 +52,9 @@ class VersionDetail(Panel):
             toolbar.insert(0, button(back_label, on_back, icon="arrow-left"))
         self.toolbar = widgets.HBox(toolbar)
         self.content = widgets.VBox()
+        self.aliases = AliasEditor(
+            client=self._client, on_changed=lambda: self.attempt(lambda: self.load(refresh=True))
+        )
         self.children = [self.toolbar, self.problem, self.content]
         self.attempt(self.load)
 
@@ -76,7 +80,8 @@ class VersionDetail(Panel):
         self.group = group
         self.follow_changes(group, REGISTRY_TOPICS)
         self.data = self.client.version(group, self.name, self.version, refresh=refresh)
-        self.content.children = self._render(self.data)
+        self.aliases.show(group, self.name, str(self.data["version"]), self.data["aliases"])
+        self.content.children = [*self._render(self.data), self.aliases]
         metrics = sorted((self.data.get("run") or {}).get("metrics") or {})
         self._chart_follows_choice = False
         self.metric_choice.options = metrics
