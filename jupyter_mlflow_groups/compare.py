@@ -119,6 +119,42 @@ def comparison(
     }
 
 
+def across_versions(
+    group: str,
+    name: str,
+    key: str,
+    versions: Sequence[Mapping[str, Any]],
+    runs: Mapping[str, Mapping[str, Any] | None],
+    direction: str | None,
+) -> dict[str, Any]:
+    """`key`'s latest value in each version (oldest first; None where its run lacks it or is
+    gone), from MLflow's model versions and their runs (`run_id`: the run's detail), with the
+    best version(s)."""
+    points = []
+    for raw in sorted(versions, key=lambda raw: int(raw["version"])):
+        run = runs.get(raw.get("run_id") or "") or {}
+        point = (run.get("metrics") or {}).get(key) or {}
+        points.append(
+            {
+                "version": str(raw["version"]),
+                "value": point.get("value"),
+                "step": point.get("step"),
+                "run_id": raw.get("run_id") or None,
+                "aliases": sorted(raw.get("aliases") or []),
+            }
+        )
+    chosen = direction or direction_of(key)
+    values = {point["version"]: point["value"] for point in points}
+    return {
+        "group": group,
+        "name": name,
+        "key": key,
+        "direction": chosen,
+        "versions": points,
+        "best": _best(values, chosen),
+    }
+
+
 def _version(number: str, column: Mapping[str, Any]) -> dict[str, Any]:
     detail = column["detail"]
     run = detail.get("run") or None

@@ -411,6 +411,24 @@ class RunHandler(MlflowGroupsHandler):
         self.write_json(await self.service.run(group, run_id, self.refresh_requested()))
 
 
+class MetricAcrossVersionsHandler(MlflowGroupsHandler):
+    """One metric in each of a model's latest versions (x = version); `direction=max|min`
+    overrides which way is better."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, group: str, name: str, key: str) -> None:
+        self.members_only(group)
+        direction = self.get_query_argument("direction", None)
+        if direction not in (None, "max", "min"):
+            raise ApiError(400, "bad_request", "direction is max or min.")
+        self.write_json(
+            await self.service.metric_across_versions(
+                group, name, key, direction, self.refresh_requested()
+            )
+        )
+
+
 class MetricHistoryHandler(MlflowGroupsHandler):
     @web.authenticated
     @authorized
@@ -566,6 +584,8 @@ def routes() -> list[tuple[str, type[MlflowGroupsHandler]]]:
         (model, ModelHandler),
         (f"{model}/versions/(?P<version>{_SEGMENT})", VersionHandler),
         (f"{model}/compare", CompareHandler),
+        # metric keys may hold slashes ("train/loss"): the rest of the path is the key
+        (f"{model}/metrics/(?P<key>.+)", MetricAcrossVersionsHandler),
         (f"{model}/aliases/(?P<alias>{_SEGMENT})", AliasHandler),
         (f"{group}/requests", RequestsHandler),
         (f"{group}/changes", ChangesHandler),

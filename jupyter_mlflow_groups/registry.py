@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from .cache import TtlCache
-from .compare import comparison
+from .compare import across_versions, comparison
 from .errors import SHAPE_ERRORS, MlflowError, not_mlflow_api
 from .links import ui_page
 from .mlflow_http import MlflowHttp
@@ -25,6 +25,8 @@ from .upstream import HttpClients, Upstream
 
 API = "/api/2.0/mlflow"
 MAX_PAGE = 1000
+ACROSS_VERSIONS = 100  # the latest versions one metric is read across
+RUNS_AT_ONCE = 8  # their runs read side by side
 _HISTORY_PAGE = 25000
 _MAX_TOKEN = 4096
 _MAX_FILTER = 4096
@@ -188,6 +190,44 @@ class RegistryService:
             *(self.version(connection, name, version, refresh) for version in versions)
         )
         return comparison(connection.group, name, versions, details, directions)
+
+    async def metric_across_versions(
+        self,
+        connection: GroupConnection,
+        name: str,
+        key: str,
+        direction: str | None,
+        refresh: bool = False,
+    ) -> dict[str, Any]:
+        """`key` in each of the model's latest ACROSS_VERSIONS versions (x = version): the model
+        (its aliases) and a search for its versions, then their runs side by side (through the
+        runs' cache)."""
+        model, page = await asyncio.gather(  # an unknown model: a 404 naming it
+            self.registered_model(connection, name),
+            self._versions_page(connection, name, ACROSS_VERSIONS, None),
+        )
+        aliases: dict[str, list[str]] = {}
+        for entry in model.get("registered_model", {}).get("aliases") or []:
+            aliases.setdefault(str(entry.get("version")), []).append(entry.get("alias"))
+        raws = [
+            {**raw, "aliases": aliases.get(str(raw.get("version")), [])}
+            for raw in page.get("model_versions", [])
+        ]
+        run_ids = sorted({raw["run_id"] for raw in raws if raw.get("run_id")})
+        reading = asyncio.Semaphore(RUNS_AT_ONCE)
+
+        async def read(run_id: str) -> dict[str, Any] | None:
+            async with reading:
+                try:
+                    return await self.run(connection, run_id, refresh)
+                except MlflowError as error:  # a deleted run: its versions have no value
+                    if error.code != "not_found":
+                        raise
+                    return None
+
+        runs = dict(zip(run_ids, await asyncio.gather(*map(read, run_ids)), strict=True))
+        answer = across_versions(connection.group, name, key, raws, runs, direction)
+        return {**answer, "more": bool(page.get("next_page_token"))}
 
     async def alias_version(self, connection: GroupConnection, name: str, alias: str) -> str | None:
         """The version `alias` names now (None when it names none), asked of MLflow each time:

@@ -273,6 +273,13 @@ class MlflowGroupsService:
             self.connection(group), name, versions, directions, refresh
         )
 
+    async def metric_across_versions(
+        self, group: str, name: str, key: str, direction: str | None, refresh: bool
+    ) -> dict[str, Any]:
+        return await self.registry.metric_across_versions(
+            self.connection(group), name, key, direction, refresh
+        )
+
     async def run(self, group: str, run_id: str, refresh: bool) -> dict[str, Any]:
         return await self.registry.run(self.connection(group), run_id, refresh)
 

@@ -7,6 +7,7 @@ import asyncio
 
 import ipywidgets as widgets
 import pytest
+from mlflow import MlflowClient
 from support.extension import service_of
 from support.rest import fetch_json
 from support.seeding import COMPARED_STEPS
@@ -113,6 +114,44 @@ async def test_bad_comparisons_say_what_is_wrong(
 async def test_an_unknown_model_is_named(group, jp_fetch):
     status, body = await compare(jp_fetch, "no such model", "1,2")
     assert status == 404 and "No model 'no such model' in group 'reg'." in body["error"]["message"]
+
+
+async def across(jp_fetch, model, key, group="reg", **params):
+    return await fetch_json(
+        jp_fetch, *API, group, "models", model, "metrics", *key.split("/"), params=params
+    )
+
+
+async def test_one_metric_across_every_version_with_the_best_marked(
+    group, compared, deploy_server, jp_fetch
+):
+    status, body = await across(jp_fetch, compared, "val_loss")
+    assert status == 200, body
+    mlflow = MlflowClient(tracking_uri=deploy_server.url)
+    expected = [
+        (v.version, mlflow.get_run(v.run_id).data.metrics.get("val_loss"))
+        for v in sorted(
+            mlflow.search_model_versions(f"name = '{compared}'"), key=lambda v: int(v.version)
+        )
+    ]
+    assert [(p["version"], p["value"]) for p in body["versions"]] == expected
+    assert body["direction"] == "min" and body["best"] == ["2"]  # 0.3, the lowest loss
+    assert next(p for p in body["versions"] if p["version"] == "2")["aliases"] == ["champion"]
+    assert body["more"] is False
+
+    status, body = await across(jp_fetch, compared, "f1")  # only v3's run logged it
+    assert [p["value"] for p in body["versions"]] == [None, None, 0.7]
+    assert body["best"] == []  # one value: nothing to be better than
+
+    status, body = await across(jp_fetch, compared, "val_loss", direction="max")
+    assert body["best"] == ["1"]
+    status, body = await across(jp_fetch, compared, "train/loss")  # a key with a slash
+    assert status == 200 and [p["step"] for p in body["versions"]] == [COMPARED_STEPS - 1] * 3
+
+    status, body = await across(jp_fetch, compared, "val_loss", direction="up")
+    assert status == 400 and "direction is max or min" in body["error"]["message"]
+    status, body = await across(jp_fetch, "no such model", "val_loss")
+    assert status == 404 and "No model 'no such model'" in body["error"]["message"]
 
 
 async def test_every_version_is_read_at_once(compared, deploy_server, bindings, jp_fetch):

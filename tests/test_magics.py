@@ -603,7 +603,7 @@ async def test_commands_other_than_use_change_nothing_in_the_kernel(
         ("help me", "usage: %mlflow_group [COMMAND]", "unexpected: me"),
         (
             "compare model-0000 3",
-            "usage: %mlflow_group compare [-h] [--diff]",
+            "usage: %mlflow_group compare [-h] [--diff] [--metric METRIC]",
             "name a model, then at least two versions (numbers or @aliases)",
         ),
     ],
@@ -660,6 +660,20 @@ async def test_compare_gives_a_table_of_versions_with_the_best_named(
 
     cell = await run_cell(jp_serverapp, kernel, f"%mlflow_group compare {compared} 1 7")
     assert cell.ok and f"Model '{compared}' of group 'reg' has no version 7." in cell.stderr
+
+    code = (
+        f"df = %mlflow_group compare {compared} --metric val_loss\n"
+        "print(df.reset_index().to_json(orient='records'))"
+    )
+    cell = await run_cell(jp_serverapp, kernel, code)  # one metric across every version
+    assert cell.ok, cell.reply
+    said, table = cell.stdout.splitlines()
+    assert said == f"val_loss in {compared} (reg): best (lower): v2."
+    assert json.loads(table) == [
+        {"version": "1", "val_loss": 0.5, "aliases": "", "best": ""},
+        {"version": "2", "val_loss": 0.3, "aliases": "@champion", "best": "★"},
+        {"version": "3", "val_loss": 0.4, "aliases": "@challenger", "best": ""},
+    ]
 
 
 async def test_help_and_the_question_mark_give_usage(groups, jp_fetch, jp_serverapp):

@@ -169,6 +169,13 @@ class ServerClient:
             "DELETE", self._alias_path(group, name, alias), body={"reason": reason}
         )
 
+    def metric_across_versions(
+        self, group: str, name: str, key: str, direction: str | None = None
+    ) -> dict[str, Any]:
+        """`key` in each of the model's latest versions, oldest first, with the best one(s)."""
+        path = f"groups/{_segment(group)}/models/{_segment(name)}/metrics/{_segment(key)}"
+        return self._request("GET", path, {"direction": direction} if direction else None)
+
     def changes(self, group: str, after: int | None, wait: int = 0) -> dict[str, Any]:
         """The group's changes after change `after`, waiting up to `wait` seconds for one
         (without `after`: none, and the number to wait from)."""

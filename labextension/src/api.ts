@@ -9,6 +9,7 @@ import {
   IAliasChange,
   IAliasRecord,
   IComparison,
+  IMetricAcrossVersions,
   IDeployment,
   IDeploymentRemoved,
   IDeployments,
@@ -139,6 +140,16 @@ export const api = {
     }),
 
   /** 2-10 versions side by side; `directions` overrides which way metrics are better. */
+  metricAcrossVersions: (
+    group: string,
+    name: string,
+    key: string,
+    refresh = false
+  ): Promise<IMetricAcrossVersions> =>
+    call(['groups', group, 'models', name, 'metrics', key], {
+      refresh: refresh && 1
+    }),
+
   compare: (
     group: string,
     name: string,

@@ -218,6 +218,19 @@ export interface ICompareVersion {
   run: ICompareRun | null;
 }
 
+/** One metric in each of a model's latest versions (GET .../models/{name}/metrics/{key}). */
+export interface IMetricAcrossVersions {
+  group: string;
+  name: string;
+  key: string;
+  direction: Direction;
+  /** Oldest version first; `value` null where its run lacks the metric. */
+  versions: { version: string; value: number | null; step: number | null; aliases: string[] }[];
+  best: string[];
+  /** Older versions exist beyond these. */
+  more: boolean;
+}
+
 /** Versions side by side (GET .../models/{name}/compare). */
 export interface IComparison {
   group: string;

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from mlflow import MlflowClient
 from playwright.sync_api import expect
 from support.compare import CompareTab, best_of, mlflow_facts
 from support.lab_actions import theme
@@ -145,10 +146,20 @@ def test_compare_versions_in_a_tab(sidebar, page, lab, deploy_server, compared, 
     axis.select_option(label="Step")
     tab.snap("compare-tab")
 
+    # one metric in every version of the model (x = version), the best one marked
+    across = tab.section("Across all versions")
+    across.get_by_label("Metric").select_option("val_loss")
+    registered = MlflowClient(deploy_server.url).search_model_versions(f"name = '{compared}'")
+    expect(across.locator("circle")).to_have_count(len(registered))
+    expect(across.locator("circle.jp-mod-best")).to_have_attribute(
+        "data-version", best_of(facts, "val_loss", "min")[0]
+    )
+    expect(across.locator("figcaption")).to_contain_text("↓ lower is better")
+
     with theme(page, "JupyterLab Dark"):
         texts = unreadable(text_contrasts(tab.root), TEXT, "dark")
         lines_seen = chart_contrasts(tab.root)
-        assert len(lines_seen) == 3
+        assert len(lines_seen) == 4  # a history per version, and the line across versions
         tab.snap("compare-tab-dark")
     assert texts == []
     assert unreadable(lines_seen, GRAPHICS, "dark chart") == []

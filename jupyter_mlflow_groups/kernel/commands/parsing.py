@@ -19,7 +19,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "compare": (
         ("NAME...", "VERSION", "VERSION..."),
         "versions side by side: metrics (the best marked), params, tags (VERSION: a number or "
-        "@alias)",
+        "@alias); with --metric KEY instead of versions, that metric in every version",
     ),
     "promote": (
         ("NAME...", "VERSION", "@ALIAS"),
@@ -78,6 +78,7 @@ def _parser(command: str) -> _Parser:
         parser.add_argument(metavar.lstrip("@").lower(), metavar=metavar, nargs=nargs)
     if command == "compare":
         parser.add_argument("--diff", action="store_true", help="only what differs")
+        parser.add_argument("--metric", help="one metric in each of the latest 100 versions")
     if command in ("promote", "unalias"):
         parser.add_argument("--reason", default="", help="why: the record and reviewers see it")
     if command in ("approve", "reject"):
@@ -136,12 +137,24 @@ def _compare_arguments(words: list[str]) -> argparse.Namespace:
     @alias (argparse cannot tell where a name of several words ends)."""
     differences = "--diff" in words
     words = [word for word in words if word != "--diff"]
+    metric = None
+    if "--metric" in words:
+        at = words.index("--metric")
+        if at + 1 >= len(words):
+            raise BadUsage(_parser("compare").format_usage(), "--metric needs a metric's key")
+        metric = words[at + 1]
+        del words[at : at + 2]
     versions: list[str] = []
     while words and (words[-1].isdigit() or (words[-1].startswith("@") and len(words[-1]) > 1)):
         versions.insert(0, words.pop())
-    if not words or len(versions) < 2:
+    if metric is not None and (versions or not words):
+        raise BadUsage(
+            _parser("compare").format_usage(),
+            "name a model and a metric: --metric compares it across every version",
+        )
+    if metric is None and (not words or len(versions) < 2):
         raise BadUsage(
             _parser("compare").format_usage(),
             "name a model, then at least two versions (numbers or @aliases)",
         )
-    return argparse.Namespace(name=words, versions=versions, diff=differences)
+    return argparse.Namespace(name=words, versions=versions, diff=differences, metric=metric)

@@ -92,6 +92,8 @@ def _browse(args: argparse.Namespace) -> None:
 def _compare(args: argparse.Namespace) -> Any:
     client = server_client()
     group, name = client.default_group(), " ".join(args.name)
+    if args.metric is not None:
+        return _across(client.metric_across_versions(group, name, args.metric))
     comparison = client.compare(group, name, args.versions)
     import pandas as pd
 
@@ -118,6 +120,26 @@ def _compare(args: argparse.Namespace) -> Any:
         print("Nothing else differs between them.")
     frame = pd.DataFrame(rows, columns=["section", "key", *columns.values(), "best"])
     return frame.set_index(["section", "key"])
+
+
+def _across(across: dict[str, Any]) -> Any:
+    """One metric by version: a row per version, the best marked."""
+    import pandas as pd
+
+    better = "lower" if across["direction"] == "min" else "higher"
+    best = ", ".join(f"v{version}" for version in across["best"]) or "none"
+    print(f"{across['key']} in {across['name']} ({across['group']}): best ({better}): {best}.")
+    rows = [
+        {
+            "version": point["version"],
+            across["key"]: point["value"],
+            "aliases": ", ".join(f"@{alias}" for alias in point["aliases"]),
+            "best": "★" if point["version"] in across["best"] else "",
+        }
+        for point in across["versions"]
+    ]
+    frame = pd.DataFrame(rows, columns=["version", across["key"], "aliases", "best"])
+    return frame.set_index("version")
 
 
 def _all_pages(

@@ -10,6 +10,7 @@ import { api } from '../api';
 import { Chips } from '../components/Chips';
 import { Loading } from '../components/Loading';
 import { MlflowUiLink } from '../components/MlflowUiLink';
+import { AcrossVersionsChart } from '../components/AcrossVersionsChart';
 import { HistoryChart } from '../components/HistoryChart';
 import { ProblemNotice } from '../components/Problem';
 import { Time } from '../components/Time';
@@ -142,6 +143,40 @@ function CompareBody(props: ICompareBodyProps): JSX.Element {
       <Section title="Metric history">
         <Histories comparison={comparison} reload={props.reload} />
       </Section>
+      <Section title="Across all versions">
+        <Across comparison={comparison} reload={props.reload} />
+      </Section>
+    </>
+  );
+}
+
+/** One metric in every version of the model, not only those compared (x = version). */
+function Across(props: { comparison: IComparison; reload: number }): JSX.Element {
+  const { comparison } = props;
+  const metrics = Object.keys(comparison.metrics).sort();
+  const [chosen, setChosen] = useState<string | null>(null);
+  const metricId = useId();
+  const metric = chosen && metrics.includes(chosen) ? chosen : metrics[0] ?? null;
+  if (!metric) {
+    return <p className="jp-MlflowGroups-empty">No metrics logged.</p>;
+  }
+  return (
+    <>
+      <div className="jp-MlflowGroups-overlayControls">
+        <label htmlFor={metricId}>Metric</label>
+        <HTMLSelect
+          id={metricId}
+          value={metric}
+          onChange={event => setChosen(event.currentTarget.value)}
+          options={metrics}
+        />
+      </div>
+      <AcrossVersionsChart
+        group={comparison.group}
+        model={comparison.name}
+        metric={metric}
+        reload={props.reload}
+      />
     </>
   );
 }
