@@ -105,6 +105,7 @@ class MlflowHttp:
         status: list[int] = []
         chunks: list[bytes] = []
         received = 0
+        refused: list[TooLarge] = []  # tornado reports the dropped connection, not why
 
         def on_header(line: str) -> None:
             if not status and line.startswith("HTTP/"):
@@ -114,13 +115,15 @@ class MlflowHttp:
             if name.strip().lower() == "content-length" and status and status[0] < 300:
                 size = value.strip()
                 if size.isdigit() and int(size) > limit:
-                    raise TooLarge(int(size))
+                    refused.append(TooLarge(int(size)))
+                    raise refused[-1]
 
         def on_chunk(chunk: bytes) -> None:
             nonlocal received
             received += len(chunk)
             if received > limit and status and status[0] < 300:
-                raise TooLarge(None)
+                refused.append(TooLarge(None))
+                raise refused[-1]
             if received <= limit + 65536:  # an error's body is kept for its message
                 chunks.append(chunk)
 
@@ -136,10 +139,12 @@ class MlflowHttp:
         )
         try:
             response = await self._client.fetch(request, raise_error=False)
-        except TooLarge:
-            raise
         except Exception as error:  # classified below; nothing else may escape
+            if refused:
+                raise refused[0] from None
             raise self._classify_transport(error, timeout) from None
+        if refused:
+            raise refused[0]
         body = b"".join(chunks)
         if response.code >= 300:
             raise self._classify_status(

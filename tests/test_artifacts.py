@@ -9,15 +9,20 @@ import json
 import ipywidgets as widgets
 import pytest
 from support.extension import service_of
+from support.processes import free_port
 from support.rest import fetch_json
 from support.seeding import PREVIEW_CSV, PREVIEW_JSON, PREVIEW_SVG, confusion_png
 from support.servers import CountingProxy
 from support.widget_text import button, leaves, visible_text
+from tornado import web
 from tornado.httpclient import HTTPClientError
+from tornado.iostream import StreamClosedError
 
 from jupyter_mlflow_groups.kernel.client import ServerClient
 from jupyter_mlflow_groups.kernel.widgets import ArtifactsPanel, VersionDetail
 from jupyter_mlflow_groups.kernel.widgets.artifacts import csv_table
+from jupyter_mlflow_groups.mlflow_http import MlflowHttp, TooLarge
+from jupyter_mlflow_groups.upstream import HttpClients, Upstream
 
 API = ("mlflow-groups", "api", "groups")
 LIMIT = 100_000  # logs/train.log is 300 kB
@@ -239,3 +244,54 @@ def test_csv_cells_are_escaped_and_rows_capped():
     html = csv_table("a,b\n<img src=x onerror=alert(1)>,2\n" + "x,y\n" * 80)
     assert "<img" not in html and "&lt;img src=x" in html
     assert "First 50 of 81 rows" in html
+
+
+# -- the bounded read --------------------------------------------------------------------------
+
+
+async def test_a_read_stops_at_the_limit(previews, deploy_server):
+    """The size check before the read trusts the listing; the read itself is bounded too:
+    MLflow's Content-Length past the limit drops the answer before its body is read."""
+    clients = HttpClients()
+    try:
+        http = MlflowHttp(Upstream(deploy_server.url), clients.for_upstream(Upstream("x")))
+        params = {"run_id": previews.run_id, "path": "logs/train.log"}
+        with pytest.raises(TooLarge) as refused:
+            await http.get_at_most("/get-artifact", params, 1000, timeout=30)
+        assert refused.value.size == len(previews.files["logs/train.log"])
+        body = await http.get_at_most(
+            "/get-artifact", {**params, "path": "notes.txt"}, 1000, timeout=30
+        )
+        assert body == previews.files["notes.txt"]
+    finally:
+        clients.close()
+
+
+async def test_a_read_without_a_length_stops_past_the_limit():
+    """An answer that does not say its length (chunked) is dropped once past the limit."""
+    sent = []
+
+    class Endless(web.RequestHandler):
+        async def get(self) -> None:
+            for _ in range(10_000):  # 100 MB, unless the client hangs up
+                self.write(b"x" * 10_000)
+                try:
+                    await self.flush()
+                except StreamClosedError:
+                    return
+                sent.append(10_000)
+
+    port = free_port()
+    server = web.Application([("/get-artifact", Endless)]).listen(port, "127.0.0.1")
+    clients = HttpClients()
+    try:
+        upstream = Upstream(f"http://127.0.0.1:{port}")
+        http = MlflowHttp(upstream, clients.for_upstream(upstream))
+        with pytest.raises(TooLarge) as refused:
+            await http.get_at_most("/get-artifact", {"path": "x.txt"}, 5000, timeout=30)
+        assert refused.value.size is None
+        await asyncio.sleep(0.5)  # the server's next writes find the connection closed
+        assert sum(sent) < 100_000_000  # the server was cut off: nothing more was read
+    finally:
+        clients.close()
+        server.stop()
