@@ -4,7 +4,9 @@ its proxied artifact store (`--artifacts-destination`) and a plain local artifac
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import urllib.request
 
 import ipywidgets as widgets
 import pytest
@@ -12,7 +14,7 @@ from support.extension import service_of
 from support.processes import free_port
 from support.rest import fetch_json
 from support.seeding import PREVIEW_CSV, PREVIEW_JSON, PREVIEW_SVG, confusion_png
-from support.servers import CountingProxy
+from support.servers import ADMIN_PASSWORD, ADMIN_USER, CountingProxy
 from support.widget_text import button, leaves, visible_text
 from tornado import web
 from tornado.httpclient import HTTPClientError
@@ -295,3 +297,50 @@ async def test_a_read_without_a_length_stops_past_the_limit():
     finally:
         clients.close()
         server.stop()
+
+
+# -- a server with authentication ----------------------------------------------------------------
+
+
+def _auth_run_with_notes(auth) -> str:
+    """A run in the auth server's Default experiment (other tests expect no experiment of
+    ours there) with notes.txt, logged as the admin."""
+    api = "/api/2.0/mlflow"
+    info = auth.request("POST", f"{api}/runs/create", {"experiment_id": "0"})["run"]["info"]
+    root = info["artifact_uri"].removeprefix("mlflow-artifacts:/")  # as MLflow's client does
+    token = base64.b64encode(":".join(auth.auth).encode()).decode()
+    request = urllib.request.Request(
+        f"{auth.url}/api/2.0/mlflow-artifacts/artifacts/{root}/notes.txt",
+        data=b"only with credentials\n",
+        method="PUT",
+        headers={"Authorization": f"Basic {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=30):
+        pass
+    return info["run_id"]
+
+
+async def test_the_group_s_credentials_go_with_the_server_s_reads(mlflow_servers, bindings,
+                                                                  jp_fetch):  # fmt: skip
+    auth = mlflow_servers.auth
+    run_id = _auth_run_with_notes(auth)
+
+    def group(user: str, password: str) -> dict:
+        env = {"MLFLOW_TRACKING_USERNAME": user, "MLFLOW_TRACKING_PASSWORD": password}
+        return {"tracking_uri": auth.url, "tracking_env": env}
+
+    bindings.write(
+        {
+            "groups": {
+                "admin": group(ADMIN_USER, ADMIN_PASSWORD),
+                "wrong": group(ADMIN_USER, ADMIN_PASSWORD + "-wrong"),
+            }
+        }
+    )
+    status, body = await listing(jp_fetch, run_id, group="admin")
+    assert status == 200 and [f["name"] for f in body["files"]] == ["notes.txt"]
+    status, headers, content = await preview(jp_fetch, run_id, "notes.txt", group="admin")
+    assert (status, content) == (200, b"only with credentials\n")
+    assert ADMIN_PASSWORD not in str(dict(headers))
+    status, _, content = await preview(jp_fetch, run_id, "notes.txt", group="wrong")
+    assert status == 502 and json.loads(content)["error"]["code"] == "unauthorized"
