@@ -96,6 +96,12 @@ class MlflowGroupsApp(ExtensionApp):
         "Every read endpoint takes ?refresh=1 to bypass it.",
     ).tag(config=True)
 
+    preview_max_bytes = Integer(
+        2 * 1024 * 1024,
+        help="Bytes an artifact may have to be previewed in a version's details (a larger one "
+        "is refused with its size, and read no further than this).",
+    ).tag(config=True)
+
     groups_root = Unicode(
         help="""Where each group's files live unless its binding sets `root`: deployments (and
         managed MLflow servers) under <groups_root>/<group>. Default: <state_dir>/groups.""",
@@ -172,7 +178,7 @@ class MlflowGroupsApp(ExtensionApp):
     def _default_state_dir(self) -> str:
         return str(Path(jupyter_data_dir()) / "jupyter_mlflow_groups")
 
-    @validate("max_copies", "copy_threads", "proxy_max_body_size")
+    @validate("max_copies", "copy_threads", "proxy_max_body_size", "preview_max_bytes")
     def _positive_count(self, proposal: dict[str, Any]) -> int:
         if proposal["value"] < 1:
             raise ValueError(f"{proposal['trait'].name} must be at least 1")
@@ -227,6 +233,7 @@ class MlflowGroupsApp(ExtensionApp):
             status_timeout=self.status_timeout,
             request_timeout=self.request_timeout,
             cache_ttl=self.cache_ttl,
+            preview_max_bytes=self.preview_max_bytes,
             copy_threads=self.copy_threads,
             max_copies=self.max_copies,
             serve_timeout=self.serve_timeout,

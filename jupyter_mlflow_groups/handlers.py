@@ -21,6 +21,7 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
+from .artifacts import artifact_path, quoted_filename
 from .compare import parse_directions, parse_versions
 from .contract import API_PATH, TOKEN_HEADER
 from .errors import HTTP_STATUS, ApiError, MlflowError
@@ -42,6 +43,9 @@ DEPLOY_MISSING = {
     "model": "Name the registered model to deploy",
     "version": "Say which version to deploy",
 }
+
+#: A preview is never a page: no script, no plugin, no fetch, no form, even opened on its own.
+PREVIEW_CSP = "sandbox; default-src 'none'"
 
 XSRF_HINT = (
     "A browser session must send its _xsrf cookie's value in the X-XSRFToken header; "
@@ -177,6 +181,17 @@ class MlflowGroupsHandler(GroupsHandlerBase, APIHandler):
         """An action that takes no body: an empty one, or an empty JSON object (400 else)."""
         if (self.request.body or b"").strip():
             self.json_body(())
+
+    def exact_query_argument(self, name: str) -> str | None:
+        """A query argument exactly as sent (tornado's own turns control characters, NUL
+        included, into spaces: a path must be refused for them, not changed)."""
+        values = self.request.query_arguments.get(name)
+        if not values:
+            return None
+        try:
+            return values[-1].decode("utf-8")
+        except UnicodeDecodeError:
+            raise ApiError(400, "bad_request", f"'{name}' is not valid UTF-8.") from None
 
     def refresh_requested(self) -> bool:
         return self.get_query_argument("refresh", "").lower() in ("1", "true", "yes")
@@ -438,6 +453,35 @@ class MetricHistoryHandler(MlflowGroupsHandler):
         )
 
 
+class ArtifactsHandler(MlflowGroupsHandler):
+    """One directory level of a run's artifacts (`?path=`, the root when absent)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, group: str, run_id: str) -> None:
+        self.members_only(group)
+        path = artifact_path(self.exact_query_argument("path"), file=False)
+        self.write_json(await self.service.artifacts(group, run_id, path, self.refresh_requested()))
+
+
+class ArtifactHandler(MlflowGroupsHandler):
+    """A previewable file of a run: served as the type its extension says (never the store's),
+    inline, not to be sniffed, sandboxed."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, group: str, run_id: str) -> None:
+        self.members_only(group)
+        path = artifact_path(self.exact_query_argument("path"), file=True)
+        preview = await self.service.artifact(group, run_id, path)
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Content-Security-Policy", PREVIEW_CSP)
+        self.set_header("Content-Disposition", quoted_filename(preview.filename))
+        self.set_header("Cache-Control", "private, no-store")
+        self.set_header("X-Artifact-Preview", preview.kind)
+        self.finish(preview.body, set_content_type=preview.content_type)
+
+
 class DeploymentsHandler(MlflowGroupsHandler):
     @web.authenticated
     @authorized
@@ -594,6 +638,8 @@ def routes() -> list[tuple[str, type[MlflowGroupsHandler]]]:
         # metric keys may hold slashes ("train/loss"): the rest of the path is the key
         (f"{group}/runs/(?P<run_id>{_SEGMENT})", RunHandler),
         (f"{group}/runs/(?P<run_id>{_SEGMENT})/metrics/(?P<key>.+)", MetricHistoryHandler),
+        (f"{group}/runs/(?P<run_id>{_SEGMENT})/artifacts", ArtifactsHandler),
+        (f"{group}/runs/(?P<run_id>{_SEGMENT})/artifact", ArtifactHandler),
         (f"{group}/deployments", DeploymentsHandler),
         (deployment, DeploymentHandler),
         (f"{deployment}/stop", DeploymentStopHandler),

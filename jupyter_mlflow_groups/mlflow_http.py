@@ -12,6 +12,7 @@ import socket
 import ssl
 import time
 from collections.abc import Mapping
+from io import BytesIO
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -23,6 +24,14 @@ from .contract import mask_uri
 from .errors import MlflowError, not_mlflow_api
 from .tracking_auth import WORKSPACE_HEADER
 from .upstream import Upstream
+
+
+class TooLarge(Exception):
+    """An answer longer than the caller's limit: its size when the server said it."""
+
+    def __init__(self, size: int | None) -> None:
+        super().__init__(size)
+        self.size = size
 
 
 class MlflowHttp:
@@ -86,6 +95,62 @@ class MlflowHttp:
         if response.code >= 300:
             raise self._classify_status(response)
         return response, elapsed
+
+    async def get_at_most(
+        self, path: str, params: Mapping[str, Any], limit: int, *, timeout: float
+    ) -> bytes:
+        """GET `path`'s body, streamed and kept only up to `limit` bytes: TooLarge (and the
+        connection dropped) as soon as the answer says or shows it is longer."""
+        headers = dict(self.upstream.headers)
+        status: list[int] = []
+        chunks: list[bytes] = []
+        received = 0
+        refused: list[TooLarge] = []  # tornado reports the dropped connection, not why
+
+        def on_header(line: str) -> None:
+            if not status and line.startswith("HTTP/"):
+                status.append(int(line.split()[1]))
+                return
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "content-length" and status and status[0] < 300:
+                size = value.strip()
+                if size.isdigit() and int(size) > limit:
+                    refused.append(TooLarge(int(size)))
+                    raise refused[-1]
+
+        def on_chunk(chunk: bytes) -> None:
+            nonlocal received
+            received += len(chunk)
+            if received > limit and status and status[0] < 300:
+                refused.append(TooLarge(None))
+                raise refused[-1]
+            if received <= limit + 65536:  # an error's body is kept for its message
+                chunks.append(chunk)
+
+        request = HTTPRequest(
+            self.upstream.url(f"{path}?{urlencode(params, doseq=True)}"),
+            headers=headers,
+            connect_timeout=timeout,
+            request_timeout=timeout,
+            follow_redirects=False,
+            header_callback=on_header,
+            streaming_callback=on_chunk,
+            **self.upstream.tls,
+        )
+        try:
+            response = await self._client.fetch(request, raise_error=False)
+        except Exception as error:  # classified below; nothing else may escape
+            if refused:
+                raise refused[0] from None
+            raise self._classify_transport(error, timeout) from None
+        if refused:
+            raise refused[0]
+        body = b"".join(chunks)
+        if response.code >= 300:
+            raise self._classify_status(
+                HTTPResponse(request, response.code, response.headers, BytesIO(body))
+            )
+        return body
 
     async def get_json(
         self, path: str, params: Mapping[str, Any] | None = None, *, timeout: float

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from .artifacts import Preview, RunArtifacts, run_artifacts
 from .cache import TtlCache
 from .compare import across_versions, comparison
 from .errors import SHAPE_ERRORS, MlflowError, not_mlflow_api
@@ -263,6 +264,50 @@ class RegistryService:
 
         cache_key = ("run", *connection.cache_key, run_id)
         return await self._cached(connection, cache_key, f"run '{run_id}'", fetch, refresh)
+
+    async def artifacts(
+        self, connection: GroupConnection, run_id: str, path: str, refresh: bool = False
+    ) -> dict[str, Any]:
+        """One directory level of a run's artifacts (`path` checked: artifacts.artifact_path),
+        with the run's page in the MLflow UI."""
+        reader = RunArtifacts(self._http(connection), API, self.timeout)
+
+        async def fetch() -> dict[str, Any]:
+            try:
+                return await run_artifacts(
+                    reader,
+                    self._get(connection, "/runs/get", {"run_id": run_id}),
+                    connection.group,
+                    run_id,
+                    path,
+                    connection.ui_url,
+                )
+            except MlflowError as error:
+                if error.code not in ("not_found", "bad_request"):
+                    raise
+                raise unknown_run(connection.group, run_id) from None
+
+        key = ("artifacts", *connection.cache_key, run_id, path)
+        what = f"the artifacts of run '{run_id}'"
+        return await self._cached(connection, key, what, fetch, refresh)
+
+    async def artifact(
+        self, connection: GroupConnection, run_id: str, path: str, limit: int
+    ) -> Preview:
+        """A previewable file of a run, at most `limit` bytes (read each time: not cached)."""
+        reader = RunArtifacts(self._http(connection), API, self.timeout)
+        try:
+            return await reader.read(connection.group, run_id, path, limit)
+        except MlflowError as error:
+            if error.code not in ("not_found", "bad_request"):
+                raise
+            raise unknown_run(connection.group, run_id) from None
+        except SHAPE_ERRORS as error:
+            where = connection.upstream.shown
+            shape = f"JSON of the wrong shape ({error.__class__.__name__})"
+            raise MlflowError(
+                "mlflow_error", not_mlflow_api(where, f"the artifact '{path}'", shape)
+            ) from None
 
     async def metric_history(
         self, connection: GroupConnection, run_id: str, key: str, refresh: bool = False

@@ -20,6 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from .artifacts import Preview
 from .binding_store import BindingSet, BindingStore
 from .bindings import (
     BASE_MANAGED_VARIABLES,
@@ -287,6 +288,13 @@ class MlflowGroupsService:
         self, group: str, run_id: str, key: str, refresh: bool
     ) -> dict[str, Any]:
         return await self.registry.metric_history(self.connection(group), run_id, key, refresh)
+
+    async def artifacts(self, group: str, run_id: str, path: str, refresh: bool) -> dict[str, Any]:
+        return await self.registry.artifacts(self.connection(group), run_id, path, refresh)
+
+    async def artifact(self, group: str, run_id: str, path: str) -> Preview:
+        limit = self.settings.preview_max_bytes
+        return await self.registry.artifact(self.connection(group), run_id, path, limit)
 
     # -- deployments (the GroupAccess the DeploymentManager works through) ----------------------
 

@@ -18,6 +18,7 @@ class Settings:
     status_timeout: float = 5.0
     request_timeout: float = 30.0  # a registry read, and each MLflow call of a copy
     cache_ttl: float = 10.0
+    preview_max_bytes: int = 2 * 1024 * 1024  # the largest artifact a preview reads
     copy_threads: int = 16
     max_copies: int = 4
     serve_timeout: float = 180.0

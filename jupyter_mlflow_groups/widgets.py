@@ -2,6 +2,7 @@
 panels moved to `jupyter_mlflow_groups.kernel.widgets` have it."""
 
 from .kernel.widgets import (
+    ArtifactsPanel,
     CompareVersions,
     DeploymentsPanel,
     DeployPanel,
@@ -12,6 +13,7 @@ from .kernel.widgets import (
 )
 
 __all__ = [
+    "ArtifactsPanel",
     "CompareVersions",
     "DeployPanel",
     "DeploymentsPanel",

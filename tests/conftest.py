@@ -14,7 +14,14 @@ from support.hub import JupyterHubProcess
 from support.jupyter import JupyterClient
 from support.lab import LAB_PAGE_CONFIG
 from support.processes import free_port
-from support.seeding import COMPARED_MODEL, SeededRegistry, seed_comparison, seed_registry
+from support.seeding import (
+    COMPARED_MODEL,
+    SeededPreviews,
+    SeededRegistry,
+    seed_comparison,
+    seed_previews,
+    seed_registry,
+)
 from support.servers import (
     MlflowServer,
     MotoS3,
@@ -72,6 +79,16 @@ def compared(deploy_server: MlflowServer) -> str:
     whose registry no test counts whole."""
     seed_comparison(deploy_server.url)
     return COMPARED_MODEL
+
+
+@pytest.fixture(scope="session")
+def previews(
+    deploy_server: MlflowServer, tmp_path_factory: pytest.TempPathFactory
+) -> SeededPreviews:
+    """A version (support.seeding.PREVIEWED_MODEL on deploy_server) whose run logged files to
+    preview, through the proxied artifact store; and a run with the same files in a plain local
+    artifact directory."""
+    return seed_previews(deploy_server.url, str(tmp_path_factory.mktemp("local-artifacts")))
 
 
 @pytest.fixture(scope="session")

@@ -154,6 +154,25 @@ class ServerClient:
         path = f"groups/{_segment(group)}/runs/{_segment(run_id)}/metrics/{quote(key, safe='/')}"
         return self._request("GET", path, {"refresh": "1"} if refresh else None)
 
+    def artifacts(
+        self, group: str, run_id: str, path: str = "", refresh: bool = False
+    ) -> dict[str, Any]:
+        """One directory level of a run's artifacts (`path`: the directory, "" the root)."""
+        params: dict[str, Any] = {"path": path} if path else {}
+        if refresh:
+            params["refresh"] = "1"
+        route = f"groups/{_segment(group)}/runs/{_segment(run_id)}/artifacts"
+        return self._request("GET", route, params or None)
+
+    def artifact(self, group: str, run_id: str, path: str) -> tuple[str, bytes]:
+        """A previewable file of a run: how to show it (image, text, json, csv or tsv) and its
+        bytes, at most the server's preview limit."""
+        route = f"groups/{_segment(group)}/runs/{_segment(run_id)}/artifact"
+        response = self._send("GET", route, {"path": path})
+        if not response.ok:
+            raise _failure(response, f"The server answered {response.status_code}")
+        return response.headers.get("X-Artifact-Preview", "text"), response.content
+
     # -- promotion ----------------------------------------------------------------------------
 
     def set_alias(
@@ -268,10 +287,21 @@ class ServerClient:
     def _request(
         self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None
     ) -> Any:
+        response = self._send(method, path, params, body)
+        if response.ok:
+            try:
+                return response.json()
+            except ValueError:
+                return None
+        raise _failure(response, f"The server answered {response.status_code}")
+
+    def _send(
+        self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None
+    ) -> Any:
         import requests
 
         try:
-            response = self._session.request(
+            return self._session.request(
                 method,
                 f"{self.url}{API_PATH}/{path}",
                 params=params,
@@ -282,12 +312,6 @@ class ServerClient:
             raise NotConnected(
                 f"The Jupyter server at {self.url} is not reachable: {error.__class__.__name__}"
             ) from None
-        if response.ok:
-            try:
-                return response.json()
-            except ValueError:
-                return None
-        raise _failure(response, f"The server answered {response.status_code}")
 
 
 def _failure(response: Any, fallback: str, with_text: bool = False) -> ApiFailure:

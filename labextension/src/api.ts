@@ -8,6 +8,8 @@ import {
   IActiveGroupChange,
   IAliasChange,
   IAliasRecord,
+  IArtifactListing,
+  IArtifactPreview,
   IComparison,
   IMetricAcrossVersions,
   IDeployment,
@@ -23,7 +25,8 @@ import {
   IProblem,
   IRequests,
   IVersion,
-  Direction
+  Direction,
+  PreviewKind
 } from './types';
 
 const API = 'mlflow-groups/api';
@@ -52,11 +55,12 @@ function queryString(query: Query): string {
   return pairs.length ? `?${pairs.join('&')}` : '';
 }
 
-async function call<T>(
+/** The server's answer to a call, refusals thrown as ApiError. */
+async function request(
   path: string[],
   query: Query = {},
   init: RequestInit = {}
-): Promise<T> {
+): Promise<Response> {
   const settings = ServerConnection.makeSettings();
   const segments = path.map(encodeURIComponent);
   const url = URLExt.join(settings.baseUrl, API, ...segments) + queryString(query);
@@ -71,14 +75,8 @@ async function call<T>(
       'Check that the Jupyter server is still running.'
     );
   }
-  const text = await response.text();
-  let body: any = null;
-  try {
-    body = text ? JSON.parse(text) : null;
-  } catch {
-    body = null;
-  }
   if (!response.ok) {
+    const body = parsed(await response.text());
     const error = body?.error ?? {};
     throw new ApiError(
       response.status,
@@ -87,7 +85,24 @@ async function call<T>(
       error.hint ?? ''
     );
   }
-  return body as T;
+  return response;
+}
+
+function parsed(text: string): any {
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function call<T>(
+  path: string[],
+  query: Query = {},
+  init: RequestInit = {}
+): Promise<T> {
+  const response = await request(path, query, init);
+  return parsed(await response.text()) as T;
 }
 
 function send<T>(method: string, path: string[], payload: unknown): Promise<T> {
@@ -239,6 +254,30 @@ export const api = {
     send('POST', ['groups', group, 'requests', id, approve ? 'approve' : 'reject'], {
       comment
     }),
+
+  artifacts: (
+    group: string,
+    runId: string,
+    path: string,
+    refresh = false
+  ): Promise<IArtifactListing> =>
+    call(['groups', group, 'runs', runId, 'artifacts'], {
+      path,
+      refresh: refresh && 1
+    }),
+
+  /** A previewable file's bytes, with the kind the server decided (never the store). */
+  artifact: async (
+    group: string,
+    runId: string,
+    path: string
+  ): Promise<IArtifactPreview> => {
+    const response = await request(['groups', group, 'runs', runId, 'artifact'], {
+      path
+    });
+    const kind = (response.headers.get('X-Artifact-Preview') ?? 'text') as PreviewKind;
+    return { kind, blob: await response.blob() };
+  },
 
   job: (id: string): Promise<IJob> => call(['jobs', id]),
 

@@ -347,3 +347,31 @@ export const FINISHED_JOB_STATES: ReadonlySet<JobState> = new Set<JobState>([
   'failed',
   'cancelled'
 ]);
+
+/** How the server previews a file (null: it does not). */
+export type PreviewKind = 'image' | 'text' | 'json' | 'csv' | 'tsv';
+
+/** An entry of one directory level of a run's artifacts. */
+export interface IArtifactEntry {
+  path: string;
+  name: string;
+  is_dir: boolean;
+  file_size: number | null;
+  preview: PreviewKind | null;
+}
+
+export interface IArtifactListing {
+  group: string;
+  run_id: string;
+  path: string;
+  parent: string | null;
+  /** The run's page in the MLflow UI. */
+  ui_url: string | null;
+  files: IArtifactEntry[];
+}
+
+/** A file's preview as fetched: its kind (the server's), and its bytes. */
+export interface IArtifactPreview {
+  kind: PreviewKind;
+  blob: Blob;
+}

@@ -329,3 +329,131 @@ def seed_comparison(base_url: str, experiment: str = "compared") -> None:
             "/registered-models/alias",
             {"name": COMPARED_MODEL, "alias": alias, "version": version},
         )
+
+
+#: The model `seed_previews` registers: one version whose run logged files people look at.
+PREVIEWED_MODEL = "previewed classifier"
+PREVIEW_JSON = {"accuracy": 0.91, "classes": ["cat", "dog"], "threshold": 0.5}
+PREVIEW_CSV = "label,predicted,score\ncat,cat,0.97\ndog,cat,0.41\ndog,dog,0.88\n"
+PREVIEW_TEXT = "Trained on the 2026-11 snapshot.\n<b>not bold</b>\n"
+PREVIEW_SVG = '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>\n'
+#: A small confusion matrix (2 x 2 cells, 40 px each) drawn as a PNG by hand.
+PREVIEW_PNG_SIZE = (80, 80)
+
+
+@dataclass
+class SeededPreviews:
+    experiment_id: str
+    run_id: str
+    model: str
+    files: dict[str, bytes]  # path in the run -> content
+    local_run_id: str = ""  # a run whose artifacts are in a plain local directory
+
+
+def confusion_png(width: int = PREVIEW_PNG_SIZE[0], height: int = PREVIEW_PNG_SIZE[1]) -> bytes:
+    """A 2 x 2 confusion matrix as a PNG: dark cells on the diagonal, light ones off it."""
+    import struct
+    import zlib
+
+    rows = []
+    for y in range(height):
+        row = bytearray([0])  # no filter
+        for x in range(width):
+            diagonal = (x * 2 // width) == (y * 2 // height)
+            row += bytes((30, 60, 140) if diagonal else (220, 230, 245))
+        rows.append(bytes(row))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"".join(rows)))
+        + chunk(b"IEND", b"")
+    )
+
+
+def preview_files(big: int = 300_000) -> dict[str, bytes]:
+    """What the previewed run logs: an image, JSON, CSV and text (some in directories), an SVG
+    with a script, a file too big for small preview limits, and one no preview shows."""
+    return {
+        "plots/confusion_matrix.png": confusion_png(),
+        "metrics.json": json.dumps(PREVIEW_JSON).encode(),
+        "eval/predictions.csv": PREVIEW_CSV.encode(),
+        "notes.txt": PREVIEW_TEXT.encode(),
+        "plots/diagram.svg": PREVIEW_SVG.encode(),
+        "logs/train.log": b"epoch 1 loss 0.5\n" * (big // 17 + 1),
+        "model.pkl": b"\x80\x04not really a pickle",
+    }
+
+
+def seed_previews(
+    base_url: str, local_root: str | None = None, experiment: str = "previews"
+) -> SeededPreviews:
+    """PREVIEWED_MODEL, version 1, from a run that logged `preview_files()` through the server's
+    proxied artifact API; with `local_root`, also a run (of an experiment whose artifacts are in
+    that plain directory) whose files are written there. Once per server."""
+    from pathlib import Path
+
+    client = _Client(base_url, None)
+    files = preview_files()
+    created = client.post("/experiments/create", {"name": experiment})
+    experiment_id = (
+        created.get("experiment_id")
+        or client.get("/experiments/get-by-name", {"experiment_name": experiment})["experiment"][
+            "experiment_id"
+        ]
+    )
+    runs = client.post("/runs/search", {"experiment_ids": [experiment_id], "max_results": 10}).get(
+        "runs", []
+    )
+    by_name = {run["info"]["run_name"]: run["info"]["run_id"] for run in runs}
+    run_id = by_name.get("evaluated")
+    if run_id is None:
+        run_id = client.post(
+            "/runs/create", {"experiment_id": experiment_id, "run_name": "evaluated"}
+        )["run"]["info"]["run_id"]
+        for path, content in files.items():
+            url = (
+                f"{base_url.rstrip('/')}/api/2.0/mlflow-artifacts/artifacts/"
+                f"{experiment_id}/{run_id}/artifacts/{path}"
+            )
+            client.session.put(url, data=content, timeout=60).raise_for_status()
+        client.post("/runs/update", {"run_id": run_id, "status": "FINISHED"})
+        client.post("/registered-models/create", {"name": PREVIEWED_MODEL})
+        client.post(
+            "/model-versions/create",
+            {
+                "name": PREVIEWED_MODEL,
+                "source": f"mlflow-artifacts:/{experiment_id}/{run_id}/artifacts/model",
+                "run_id": run_id,
+            },
+        )
+    local_run_id = ""
+    if local_root is not None:
+        root = Path(local_root)
+        name = f"{experiment}-local"
+        created = client.post(
+            "/experiments/create", {"name": name, "artifact_location": root.as_uri()}
+        )
+        local_experiment = (
+            created.get("experiment_id")
+            or client.get("/experiments/get-by-name", {"experiment_name": name})["experiment"][
+                "experiment_id"
+            ]
+        )
+        local_run_id = client.post(
+            "/runs/create", {"experiment_id": local_experiment, "run_name": "local"}
+        )["run"]["info"]["run_id"]
+        artifact_uri = client.get("/runs/get", {"run_id": local_run_id})["run"]["info"][
+            "artifact_uri"
+        ]
+        directory = Path(artifact_uri.removeprefix("file://"))
+        for path, content in files.items():
+            target = directory / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+    return SeededPreviews(experiment_id, run_id, PREVIEWED_MODEL, files, local_run_id)

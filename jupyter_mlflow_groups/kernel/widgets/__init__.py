@@ -1,6 +1,7 @@
 """ipywidgets panels over the extension's REST API: stock widgets, and one of this package's
 own, the metric chart (its view ships in the labextension)."""
 
+from .artifacts import ArtifactsPanel
 from .browser import ModelBrowser
 from .charts import MetricChart, RunChart
 from .compare import CompareVersions
@@ -9,6 +10,7 @@ from .deployments import DeploymentsPanel
 from .detail import VersionDetail
 
 __all__ = [
+    "ArtifactsPanel",
     "CompareVersions",
     "DeployPanel",
     "DeploymentsPanel",

@@ -9,6 +9,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..client import ServerClient
+from .artifacts import ArtifactsPanel
 from .charts import MetricChart
 from .common import NOTHING, REGISTRY_TOPICS, Panel, button, esc, link, mapping_table, table, when
 from .deploy import DeployPanel
@@ -150,7 +151,10 @@ class VersionDetail(Panel):
             heading=False,
             empty="No deployment serves this version: Deploy above.",
         )
-        return [header, facts, about, widgets.HTML("<b>Deployments</b>"), deployments, tabs]
+        parts = [header, facts, about, widgets.HTML("<b>Deployments</b>"), deployments, tabs]
+        if run.get("run_id") and not run.get("missing"):
+            parts.append(ArtifactsPanel(self.group, run["run_id"], client=self.client))
+        return parts
 
     def _draw_chart(self) -> None:
         key = self.metric_choice.value

@@ -1,7 +1,7 @@
 /**
  * Everything about one version: its aliases (set, moved and removed here, by the group's
  * policy), Deploy and its MLflow UI page, the deployments serving it, how to load it, its
- * signature, its source run, metrics with their history, parameters and tags.
+ * signature, its source run and its artifacts (with previews), metrics with their history, parameters and tags.
  */
 import { Notification } from '@jupyterlab/apputils';
 import { Button } from '@jupyterlab/ui-components';
@@ -13,6 +13,7 @@ import { formatNumber } from '../format';
 import { editVersion, IPromoteHooks, removeAlias, setAlias } from '../promote';
 import { IAliasRecord, IGroup, IVersion } from '../types';
 import { useRequest } from '../useRequest';
+import { Artifacts } from './Artifacts';
 import { Chips } from './Chips';
 import { CodeBlock } from './CodeBlock';
 import { Deployments } from './Deployments';
@@ -215,6 +216,13 @@ function VersionBody(
           </p>
         )}
       </section>
+
+      {run && !run.missing && (
+        <section aria-labelledby="jp-MlflowGroups-artifactsTitle">
+          <h3 id="jp-MlflowGroups-artifactsTitle">Artifacts</h3>
+          <Artifacts group={group} runId={run.run_id} reload={reload} />
+        </section>
+      )}
 
       {run && !run.missing && (
         <section aria-labelledby="jp-MlflowGroups-metricsTitle">
