@@ -69,23 +69,7 @@ class MlflowHttp:
     ) -> tuple[HTTPResponse, float]:
         """`method` on `path` (a JSON `body`, when given); the 2xx response and seconds taken,
         or the failure classified as an MlflowError."""
-        query = f"?{urlencode(params, doseq=True)}" if params else ""
-        headers = dict(self.upstream.headers)
-        if not in_workspace:
-            headers.pop(WORKSPACE_HEADER, None)
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-        request = HTTPRequest(
-            self.upstream.url(f"{path}{query}"),
-            method=method,
-            headers=headers,
-            body=json.dumps(body) if body is not None else None,
-            allow_nonstandard_methods=True,  # MLflow's DELETEs take a JSON body
-            connect_timeout=timeout,
-            request_timeout=timeout,
-            follow_redirects=False,
-            **self.upstream.tls,
-        )
+        request = self._request(method, path, params, body, timeout, in_workspace)
         started = time.perf_counter()
         try:
             response = await self._client.fetch(request, raise_error=False)
@@ -101,7 +85,6 @@ class MlflowHttp:
     ) -> bytes:
         """GET `path`'s body, streamed and kept only up to `limit` bytes: TooLarge (and the
         connection dropped) as soon as the answer says or shows it is longer."""
-        headers = dict(self.upstream.headers)
         status: list[int] = []
         chunks: list[bytes] = []
         received = 0
@@ -127,15 +110,14 @@ class MlflowHttp:
             if received <= limit + 65536:  # an error's body is kept for its message
                 chunks.append(chunk)
 
-        request = HTTPRequest(
-            self.upstream.url(f"{path}?{urlencode(params, doseq=True)}"),
-            headers=headers,
-            connect_timeout=timeout,
-            request_timeout=timeout,
-            follow_redirects=False,
+        request = self._request(
+            "GET",
+            path,
+            params,
+            None,
+            timeout,
             header_callback=on_header,
             streaming_callback=on_chunk,
-            **self.upstream.tls,
         )
         try:
             response = await self._client.fetch(request, raise_error=False)
@@ -151,6 +133,36 @@ class MlflowHttp:
                 HTTPResponse(request, response.code, response.headers, BytesIO(body))
             )
         return body
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        body: Any,
+        timeout: float,
+        in_workspace: bool = True,
+        **callbacks: Any,
+    ) -> HTTPRequest:
+        """A request of `path` under the tracking URI, with the group's headers and TLS."""
+        query = f"?{urlencode(params, doseq=True)}" if params else ""
+        headers = dict(self.upstream.headers)
+        if not in_workspace:
+            headers.pop(WORKSPACE_HEADER, None)
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        return HTTPRequest(
+            self.upstream.url(f"{path}{query}"),
+            method=method,
+            headers=headers,
+            body=json.dumps(body) if body is not None else None,
+            allow_nonstandard_methods=True,  # MLflow's DELETEs take a JSON body
+            connect_timeout=timeout,
+            request_timeout=timeout,
+            follow_redirects=False,
+            **callbacks,
+            **self.upstream.tls,
+        )
 
     async def get_json(
         self, path: str, params: Mapping[str, Any] | None = None, *, timeout: float

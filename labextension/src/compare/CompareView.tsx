@@ -155,22 +155,13 @@ function Across(props: { comparison: IComparison; reload: number }): JSX.Element
   const { comparison } = props;
   const metrics = Object.keys(comparison.metrics).sort();
   const [chosen, setChosen] = useState<string | null>(null);
-  const metricId = useId();
   const metric = chosen && metrics.includes(chosen) ? chosen : metrics[0] ?? null;
   if (!metric) {
     return <p className="jp-MlflowGroups-empty">No metrics logged.</p>;
   }
   return (
     <>
-      <div className="jp-MlflowGroups-overlayControls">
-        <label htmlFor={metricId}>Metric</label>
-        <HTMLSelect
-          id={metricId}
-          value={metric}
-          onChange={event => setChosen(event.currentTarget.value)}
-          options={metrics}
-        />
-      </div>
+      <MetricPicker metrics={metrics} value={metric} onChange={setChosen} />
       <AcrossVersionsChart
         group={comparison.group}
         model={comparison.name}
@@ -178,6 +169,26 @@ function Across(props: { comparison: IComparison; reload: number }): JSX.Element
         reload={props.reload}
       />
     </>
+  );
+}
+
+/** Which metric a chart of the tab draws. */
+function MetricPicker(props: {
+  metrics: string[];
+  value: string;
+  onChange: (metric: string) => void;
+}): JSX.Element {
+  const id = useId();
+  return (
+    <div className="jp-MlflowGroups-overlayControls">
+      <label htmlFor={id}>Metric</label>
+      <HTMLSelect
+        id={id}
+        value={props.value}
+        onChange={event => props.onChange(event.currentTarget.value)}
+        options={props.metrics}
+      />
+    </div>
   );
 }
 
@@ -367,7 +378,6 @@ function Histories(props: { comparison: IComparison; reload: number }): JSX.Elem
   const { comparison } = props;
   const metrics = Object.keys(comparison.metrics).sort();
   const [chosen, setChosen] = useState<string | null>(null);
-  const metricId = useId();
   const metric =
     chosen && metrics.includes(chosen)
       ? chosen
@@ -377,15 +387,7 @@ function Histories(props: { comparison: IComparison; reload: number }): JSX.Elem
   }
   return (
     <>
-      <div className="jp-MlflowGroups-overlayControls">
-        <label htmlFor={metricId}>Metric</label>
-        <HTMLSelect
-          id={metricId}
-          value={metric}
-          onChange={event => setChosen(event.currentTarget.value)}
-          options={metrics}
-        />
-      </div>
+      <MetricPicker metrics={metrics} value={metric} onChange={setChosen} />
       <HistoryChart
         group={comparison.group}
         metric={metric}
