@@ -144,7 +144,7 @@ class RunArtifacts:
         )
         if not isinstance(body, dict):
             raise TypeError("the listing is not an object")
-        entries = [_entry(path, raw) for raw in body.get("files", []) or []]
+        entries = [listing_entry(path, raw) for raw in body.get("files", []) or []]
         entries = [entry for entry in entries if entry is not None]
         entries.sort(key=lambda entry: (not entry["is_dir"], entry["name"]))
         return entries
@@ -199,9 +199,10 @@ def too_large(path: str, size: int | None, limit: int) -> ApiError:
     )
 
 
-def _entry(directory: str, raw: Any) -> dict[str, Any] | None:
+def listing_entry(directory: str, raw: Any) -> dict[str, Any] | None:
     """A listing entry as `{path, name, is_dir, file_size, preview}`; MLflow gives paths
-    relative to the run's root (`plots/roc.png`); anything outside `directory` is dropped."""
+    relative to the listing's root, a run's or a logged model's (`plots/roc.png`); anything
+    outside `directory` is dropped."""
     listed = str(raw.get("path", ""))
     parent, _, name = listed.rpartition("/")
     if not name or name in (".", "..") or "\\" in name or parent not in ("", directory):

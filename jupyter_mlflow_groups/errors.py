@@ -46,6 +46,8 @@ HTTP_STATUS = {
 
 
 #: Shapes of answers that show the URL is not (only) MLflow's API: a parse error, a wrong type.
+#: Failures of the connection itself: a read that meets one fails, whatever else it could skip.
+CONNECTION_FAILURES = frozenset({"timeout", "unreachable", "tls", "unauthorized"})
 SHAPE_ERRORS = (KeyError, IndexError, TypeError, AttributeError, ValueError, OverflowError)
 
 

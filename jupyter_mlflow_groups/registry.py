@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,16 +18,13 @@ import yaml
 
 from .artifacts import Preview, RunArtifacts, run_artifacts
 from .cache import TtlCache
-from .compare import across_versions, comparison
-from .errors import SHAPE_ERRORS, MlflowError, not_mlflow_api
+from .errors import CONNECTION_FAILURES, SHAPE_ERRORS, MlflowError, not_mlflow_api
 from .links import ui_page
 from .mlflow_http import MlflowHttp
 from .upstream import HttpClients, Upstream
 
 API = "/api/2.0/mlflow"
 MAX_PAGE = 1000
-ACROSS_VERSIONS = 100  # the latest versions one metric is read across
-RUNS_AT_ONCE = 8  # their runs read side by side
 _HISTORY_PAGE = 25000
 _MAX_TOKEN = 4096
 _MAX_FILTER = 4096
@@ -106,7 +103,7 @@ class RegistryService:
             }
 
         key = ("models", *connection.cache_key, filter_string, order, max_results, page_token)
-        return await self._cached(connection, key, "a search of models", fetch, refresh)
+        return await self.cached(connection, key, "a search of models", fetch, refresh)
 
     async def model(
         self,
@@ -122,7 +119,7 @@ class RegistryService:
         async def fetch() -> dict[str, Any]:
             model_body, versions_body, deployed = await asyncio.gather(
                 self.registered_model(connection, name),
-                self._versions_page(connection, name, max_results, page_token),
+                self.versions_page(connection, name, max_results, page_token),
                 self.deployed_by(connection.group, name),
             )
             model = model_body.get("registered_model", {})
@@ -141,7 +138,7 @@ class RegistryService:
             }
 
         key = ("model", *connection.cache_key, name, max_results, page_token)
-        return await self._cached(connection, key, f"the model '{name}'", fetch, refresh)
+        return await self.cached(connection, key, f"the model '{name}'", fetch, refresh)
 
     async def version(
         self, connection: GroupConnection, name: str, version: str, refresh: bool = False
@@ -154,81 +151,15 @@ class RegistryService:
                 self.model_version(connection, name, version),
                 self.deployed_by(connection.group, name),
             )
-            number = str(raw["version"])
             run, signature = await asyncio.gather(
-                self._run(connection, raw.get("run_id")),
-                self._signature(connection, name, number),
+                self.source_run(connection, raw.get("run_id")),
+                self.signature(connection, name, str(raw["version"])),
             )
-            row = _version_row(raw, list(raw.get("aliases", [])), deployed)
-            model_uri = f"models:/{name}/{number}"
-            return {
-                "group": connection.group,
-                "name": name,
-                **row,
-                "status_message": raw.get("status_message") or None,
-                "model_uri": model_uri,
-                "load_snippet": f"mlflow.pyfunc.load_model({json.dumps(model_uri)})",
-                "ui_url": ui_page(connection.ui_url, "models", name, "versions", number),
-                "run": run,
-                "signature": signature,
-            }
+            return version_detail(connection, name, raw, deployed, run, signature)
 
         key = ("version", *connection.cache_key, name, version)
         what = f"version {version} of '{name}'"
-        return await self._cached(connection, key, what, fetch, refresh)
-
-    async def compare(
-        self,
-        connection: GroupConnection,
-        name: str,
-        versions: Sequence[str],
-        directions: Mapping[str, str],
-        refresh: bool = False,
-    ) -> dict[str, Any]:
-        """Versions side by side (numbers or @aliases): every version's details read at once,
-        through the same cache as a single version's."""
-        details = await asyncio.gather(
-            *(self.version(connection, name, version, refresh) for version in versions)
-        )
-        return comparison(connection.group, name, versions, details, directions)
-
-    async def metric_across_versions(
-        self,
-        connection: GroupConnection,
-        name: str,
-        key: str,
-        direction: str | None,
-        refresh: bool = False,
-    ) -> dict[str, Any]:
-        """`key` in each of the model's latest ACROSS_VERSIONS versions (x = version): the model
-        (its aliases) and a search for its versions, then their runs side by side (through the
-        runs' cache)."""
-        model, page = await asyncio.gather(  # an unknown model: a 404 naming it
-            self.registered_model(connection, name),
-            self._versions_page(connection, name, ACROSS_VERSIONS, None),
-        )
-        aliases: dict[str, list[str]] = {}
-        for entry in model.get("registered_model", {}).get("aliases") or []:
-            aliases.setdefault(str(entry.get("version")), []).append(entry.get("alias"))
-        raws = [
-            {**raw, "aliases": aliases.get(str(raw.get("version")), [])}
-            for raw in page.get("model_versions", [])
-        ]
-        run_ids = sorted({raw["run_id"] for raw in raws if raw.get("run_id")})
-        reading = asyncio.Semaphore(RUNS_AT_ONCE)
-
-        async def read(run_id: str) -> dict[str, Any] | None:
-            async with reading:
-                try:
-                    return await self.run(connection, run_id, refresh)
-                except MlflowError as error:  # a deleted run: its versions have no value
-                    if error.code != "not_found":
-                        raise
-                    return None
-
-        runs = dict(zip(run_ids, await asyncio.gather(*map(read, run_ids)), strict=True))
-        answer = across_versions(connection.group, name, key, raws, runs, direction)
-        return {**answer, "more": bool(page.get("next_page_token"))}
+        return await self.cached(connection, key, what, fetch, refresh)
 
     async def alias_version(self, connection: GroupConnection, name: str, alias: str) -> str | None:
         """The version `alias` names now (None when it names none), asked of MLflow each time:
@@ -263,14 +194,14 @@ class RegistryService:
             }
 
         cache_key = ("run", *connection.cache_key, run_id)
-        return await self._cached(connection, cache_key, f"run '{run_id}'", fetch, refresh)
+        return await self.cached(connection, cache_key, f"run '{run_id}'", fetch, refresh)
 
     async def artifacts(
         self, connection: GroupConnection, run_id: str, path: str, refresh: bool = False
     ) -> dict[str, Any]:
         """One directory level of a run's artifacts (`path` checked: artifacts.artifact_path),
         with the run's page in the MLflow UI."""
-        reader = RunArtifacts(self._http(connection), API, self.timeout)
+        reader = RunArtifacts(self.http_for(connection), API, self.timeout)
 
         async def fetch() -> dict[str, Any]:
             try:
@@ -289,13 +220,13 @@ class RegistryService:
 
         key = ("artifacts", *connection.cache_key, run_id, path)
         what = f"the artifacts of run '{run_id}'"
-        return await self._cached(connection, key, what, fetch, refresh)
+        return await self.cached(connection, key, what, fetch, refresh)
 
     async def artifact(
         self, connection: GroupConnection, run_id: str, path: str, limit: int
     ) -> Preview:
         """A previewable file of a run, at most `limit` bytes (read each time: not cached)."""
-        reader = RunArtifacts(self._http(connection), API, self.timeout)
+        reader = RunArtifacts(self.http_for(connection), API, self.timeout)
         try:
             return await reader.read(connection.group, run_id, path, limit)
         except MlflowError as error:
@@ -345,9 +276,9 @@ class RegistryService:
 
         cache_key = ("history", *connection.cache_key, run_id, key)
         what = f"the history of '{key}'"
-        return await self._cached(connection, cache_key, what, fetch, refresh)
+        return await self.cached(connection, cache_key, what, fetch, refresh)
 
-    async def _cached(
+    async def cached(
         self,
         connection: GroupConnection,
         key: tuple[Any, ...],
@@ -386,7 +317,7 @@ class RegistryService:
     ) -> dict[str, Any]:
         """`method` on `path` (under MLflow's REST API): `payload` as the query of a GET, the
         JSON body otherwise; the answer, a JSON object."""
-        http = self._http(connection)
+        http = self.http_for(connection)
         params, body = (payload, None) if method == "GET" else (None, payload)
         body, _ = await http.request_json(
             method, f"{API}{path}", params, body, timeout=self.timeout
@@ -396,10 +327,10 @@ class RegistryService:
             raise MlflowError("mlflow_error", not_mlflow_api(http.shown_url, f"{API}{path}", what))
         return body
 
-    def _http(self, connection: GroupConnection) -> MlflowHttp:
+    def http_for(self, connection: GroupConnection) -> MlflowHttp:
         return MlflowHttp(connection.upstream, self.clients.for_upstream(connection.upstream))
 
-    async def _versions_page(
+    async def versions_page(
         self, connection: GroupConnection, name: str, max_results: int, page_token: str | None
     ) -> dict[str, Any]:
         filter_string, exact = name_filter(name)
@@ -468,7 +399,9 @@ class RegistryService:
                 hint="The version's details list the metrics its source run logged.",
             )
 
-    async def _run(self, connection: GroupConnection, run_id: str | None) -> dict[str, Any] | None:
+    async def source_run(
+        self, connection: GroupConnection, run_id: str | None
+    ) -> dict[str, Any] | None:
         if not run_id:
             return None
         try:
@@ -479,12 +412,12 @@ class RegistryService:
             return {"run_id": run_id, "missing": True, "message": "The source run no longer exists"}
         return _run_detail(body.get("run", {}), connection.ui_url)
 
-    async def _signature(
+    async def signature(
         self, connection: GroupConnection, name: str, version: str
     ) -> dict[str, Any] | None:
         """The signature from the version's MLmodel file; None when there is none or the
         artifact store cannot be read through the server."""
-        http = self._http(connection)
+        http = self.http_for(connection)
         try:
             response, _ = await http.get(
                 "/model-versions/get-artifact",
@@ -492,7 +425,7 @@ class RegistryService:
                 timeout=self.timeout,
             )
         except MlflowError as error:
-            if error.code in ("timeout", "unreachable", "unauthorized"):
+            if error.code in CONNECTION_FAILURES:
                 raise
             return None
         if len(response.body) > _MAX_MLMODEL:
@@ -508,6 +441,32 @@ class RegistryService:
             }
         except (yaml.YAMLError, ValueError):
             return None
+
+
+def version_detail(
+    connection: GroupConnection,
+    name: str,
+    raw: Mapping[str, Any],
+    deployed: Mapping[str, list[str]],
+    run: dict[str, Any] | None,
+    signature: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """A version's screen: MLflow's model version (`raw`, its aliases included), the
+    deployments serving it, its source run's detail and its signature."""
+    number = str(raw["version"])
+    row = _version_row(raw, list(raw.get("aliases", [])), deployed)
+    model_uri = f"models:/{name}/{number}"
+    return {
+        "group": connection.group,
+        "name": name,
+        **row,
+        "status_message": raw.get("status_message") or None,
+        "model_uri": model_uri,
+        "load_snippet": f"mlflow.pyfunc.load_model({json.dumps(model_uri)})",
+        "ui_url": ui_page(connection.ui_url, "models", name, "versions", number),
+        "run": run,
+        "signature": signature,
+    }
 
 
 def unknown_model(group: str, name: str) -> MlflowError:

@@ -47,6 +47,7 @@ from .promotion import Actor, Promotions
 from .registry import GroupConnection, RegistryService
 from .secrets import has_references, resolve
 from .settings import Settings
+from .side_by_side import SideBySide
 from .status import check_status
 from .upstream import HttpClients, ProxySessions, Upstream
 
@@ -75,6 +76,7 @@ class MlflowGroupsService:
         self.clients = HttpClients()  # the server's own reads (registry, status)
         self.sessions = ProxySessions()  # what members' requests stream through
         self.registry = RegistryService(self.clients, settings.request_timeout, self.cache)
+        self.side_by_side = SideBySide(self.registry)
         self.promotions = Promotions(self, self.registry)
         self.managed = ManagedServers(log)
         self.deployments = DeploymentManager(
@@ -270,14 +272,14 @@ class MlflowGroupsService:
         directions: Mapping[str, str],
         refresh: bool,
     ) -> dict[str, Any]:
-        return await self.registry.compare(
+        return await self.side_by_side.compare(
             self.connection(group), name, versions, directions, refresh
         )
 
     async def metric_across_versions(
         self, group: str, name: str, key: str, direction: str | None, refresh: bool
     ) -> dict[str, Any]:
-        return await self.registry.metric_across_versions(
+        return await self.side_by_side.metric_across_versions(
             self.connection(group), name, key, direction, refresh
         )
 

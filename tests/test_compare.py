@@ -6,17 +6,21 @@ from __future__ import annotations
 import asyncio
 
 import ipywidgets as widgets
+import mlflow
 import pytest
 from mlflow import MlflowClient
+from sklearn.linear_model import LinearRegression
 from support.extension import service_of
 from support.rest import fetch_json
-from support.seeding import COMPARED_STEPS
+from support.seeding import COMPARED_STEPS, compared_model_files
 from support.servers import CountingProxy
 from support.widget_text import leaves, visible_text
 
+from jupyter_mlflow_groups import side_by_side
 from jupyter_mlflow_groups.compare import comparison, direction_of
 from jupyter_mlflow_groups.kernel.client import ServerClient
 from jupyter_mlflow_groups.kernel.widgets import CompareVersions
+from jupyter_mlflow_groups.model_files import files_place
 
 API = ("mlflow-groups", "api", "groups")
 
@@ -74,6 +78,13 @@ async def test_versions_side_by_side_with_differences_and_the_best_marked(
         "signature": False,
     }
     assert body["signatures"] == {"1": None, "2": None, "3": None}
+    assert body["sizes"] == {
+        str(index + 1): {
+            "bytes": sum(map(len, compared_model_files(index).values())),
+            "files": len(compared_model_files(index)),
+        }
+        for index in range(3)
+    }
 
 
 async def test_one_version_asked_by_two_names_is_one_column(group, compared, jp_fetch):
@@ -154,17 +165,90 @@ async def test_one_metric_across_every_version_with_the_best_marked(
     assert status == 404 and "No model 'no such model'" in body["error"]["message"]
 
 
-async def test_every_version_is_read_at_once(compared, deploy_server, bindings, jp_fetch):
+async def test_the_versions_are_read_in_two_rounds_of_calls(
+    compared, deploy_server, bindings, jp_fetch
+):
     proxy = CountingProxy(int(deploy_server.url.rsplit(":", 1)[1]))
     try:
         bindings.write({"groups": {"proxied": {"tracking_uri": proxy.url}}})
         proxy.reset()
         status, _ = await compare(jp_fetch, compared, "1,2,3", group="proxied", refresh=1)
         assert status == 200
-        # each version: (version) then (run, MLmodel); the three versions side by side
-        assert proxy.total == 9 and proxy.most_open >= 3
+        # the model and one search for the three versions, their MLmodels alongside; then
+        # each run and each model's two folders (model/, model/code/)
+        assert proxy.total == 2 + 3 + 3 * (1 + 2)
+        assert proxy.most_open >= 3  # calls side by side (5 in the first round)
+
+        proxy.reset()
+        status, _ = await compare(jp_fetch, compared, "2,@challenger", group="proxied", refresh=1)
+        assert status == 200  # an @alias: its version read beside the search
+        assert proxy.total == 3 + 2 + 2 * (1 + 2) and proxy.most_open >= 3
     finally:
         proxy.close()
+
+
+async def test_versions_far_apart_are_read_one_by_one_with_the_same_answer(
+    group, compared, jp_fetch, monkeypatch
+):
+    _, searched = await compare(jp_fetch, compared, "1,3", refresh=1)
+    monkeypatch.setattr(side_by_side, "RANGE_SEARCH", 1)  # 1..3 is too wide a span to search
+    _, one_by_one = await compare(jp_fetch, compared, "1,3", refresh=1)
+    assert one_by_one == searched
+    status, body = await compare(jp_fetch, compared, "1,99")
+    assert status == 404 and "has no version 99." in body["error"]["message"]
+
+
+async def test_a_logged_models_size_is_its_files(deploy_server, bindings, jp_fetch):
+    """MLflow 3's logged models (`models:/m-...` sources) are listed where MLflow keeps them."""
+    mlflow.set_tracking_uri(deploy_server.url)
+    mlflow.set_experiment("logged sizes")
+    model = LinearRegression().fit([[0.0], [1.0]], [0.0, 1.0])
+    for _ in range(2):
+        with mlflow.start_run():
+            mlflow.sklearn.log_model(model, name="model", registered_model_name="logged sizes")
+    bindings.write({"groups": {"reg": {"tracking_uri": deploy_server.url}}})
+    status, body = await compare(jp_fetch, "logged sizes", "1,2")
+    assert status == 200, body
+    client = MlflowClient(tracking_uri=deploy_server.url)
+    for version in ("1", "2"):
+        source = client.get_model_version("logged sizes", version).source
+        model_id = source.removeprefix("models:/")
+        assert model_id.startswith("m-")
+        files = logged_model_files(client, model_id)
+        assert body["sizes"][version] == {"bytes": sum(files.values()), "files": len(files)}
+        assert "MLmodel" in files
+
+
+def logged_model_files(client: MlflowClient, model_id: str, path: str | None = None) -> dict:
+    found = {}
+    for info in client.list_logged_model_artifacts(model_id, path):
+        if info.is_dir:
+            found.update(logged_model_files(client, model_id, info.path))
+        else:
+            found[info.path] = info.file_size
+    return found
+
+
+@pytest.mark.parametrize(
+    ("version", "place"),
+    [
+        ({"source": "runs:/abc/model", "run_id": "abc"}, ("/api/artifacts/list", "model")),
+        (
+            {"source": "s3://bucket/7/abc/artifacts/deep/model", "run_id": "abc"},
+            ("/api/artifacts/list", "deep/model"),
+        ),
+        (
+            {"source": "models:/m-0123abcd", "run_id": "abc"},
+            ("/api/logged-models/m-0123abcd/artifacts/directories", ""),
+        ),
+        ({"source": "s3://bucket/models/fraud", "run_id": "abc"}, None),  # not the run's
+        ({"source": "runs:/other/model", "run_id": "abc"}, None),  # another run's files
+        ({"source": "file:///srv/abc/artifacts/model", "run_id": ""}, None),
+    ],
+)
+def test_where_a_versions_files_are_listed(version, place):
+    found = files_place("/api", version)
+    assert (found and (found.route, found.root)) == place
 
 
 @pytest.fixture
@@ -188,6 +272,7 @@ async def test_the_widget_marks_the_best_hides_what_is_equal_and_overlays_histor
     assert "f1 | — | — | 0.7" in text  # one value: nothing marked best
     assert "depth | 3 | 3 | 3" in text
     assert "Source run | candidate-1 ↗ | candidate-2 ↗ | candidate-3 ↗" in text
+    assert "Model size | 1.1 kB in 2 files | 2.1 kB in 2 files | 3.1 kB in 2 files" in text
     assert "Signatures are the same." in text
 
     await asyncio.to_thread(setattr, panel.differences_only, "value", True)

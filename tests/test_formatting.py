@@ -11,6 +11,7 @@ import pytest
 from jupyter_mlflow_groups.kernel.formatting import (
     format_bytes,
     format_duration,
+    format_model_size,
     format_rate,
     format_relative,
     format_time,
@@ -51,6 +52,12 @@ def paris(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 )
 def test_sizes_are_decimal_si_with_the_rounding_edges(count, shown):
     assert format_bytes(count) == shown
+
+
+def test_a_models_size_says_its_files_or_that_it_is_unknown():
+    assert format_model_size({"bytes": 2100, "files": 2}) == "2.1 kB in 2 files"
+    assert format_model_size({"bytes": 512, "files": 1}) == "512 B in 1 file"
+    assert format_model_size(None) == "unknown"
 
 
 def test_rates_are_sizes_per_second():

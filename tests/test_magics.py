@@ -21,6 +21,7 @@ from jupyter_client.kernelspec import KernelSpec
 from support.jupyter import JupyterServerProcess
 from support.kernels import restart_kernel, start_kernel
 from support.rest import fetch_json
+from support.seeding import compared_model_files
 from support.servers import ADMIN_PASSWORD, ADMIN_USER
 from support.widget_text import IMPORT_IN_KERNEL
 
@@ -650,13 +651,18 @@ async def test_compare_gives_a_table_of_versions_with_the_best_named(
         ("param", "class_weight"),
         ("tag", "reviewed"),
         ("run tag", "data"),
-    ]  # fmt: skip  (--diff: depth, the same in all three, is left out)
+        ("model", "bytes"),
+    ]  # fmt: skip  (--diff: depth, and the model's file count, the same in all three, are left out)
     accuracy = rows[("metric", "accuracy")]
     assert (accuracy["v1"], accuracy["v2 (@champion)"], accuracy["v3 (@challenger)"]) == (
         0.8, 0.9, 0.85,
     )  # fmt: skip
     assert accuracy["best"] == "v2 (@champion)" and rows[("metric", "f1")]["best"] == ""
     assert rows[("param", "class_weight")]["v3 (@challenger)"] == "balanced"
+    model_bytes = rows[("model", "bytes")]
+    assert [model_bytes[column] for column in ("v1", "v2 (@champion)", "v3 (@challenger)")] == [
+        sum(map(len, compared_model_files(index).values())) for index in range(3)
+    ]
 
     cell = await run_cell(jp_serverapp, kernel, f"%mlflow_group compare {compared} 1 7")
     assert cell.ok and f"Model '{compared}' of group 'reg' has no version 7." in cell.stderr

@@ -33,6 +33,14 @@ def format_bytes(count: float | None) -> str:
     return f"{value:.1f} {UNITS[unit]}"
 
 
+def format_model_size(size: Mapping[str, int] | None) -> str:
+    """`2.1 kB in 2 files`; `unknown` where MLflow could not list the model's files."""
+    if not size:
+        return "unknown"
+    files = size["files"]
+    return f"{format_bytes(size['bytes'])} in {files} {'file' if files == 1 else 'files'}"
+
+
 def format_rate(bytes_per_second: float | None) -> str:
     return f"{format_bytes(bytes_per_second)}/s" if bytes_per_second is not None else NOTHING
 

@@ -2,6 +2,7 @@
  * Numbers, sizes and times as people read them: one form everywhere in the panel (the Python
  * side uses the same rules).
  */
+import { IModelSize } from './types';
 
 /** Decimal SI units: 1 kB = 1000 B. */
 const UNITS = ['B', 'kB', 'MB', 'GB', 'TB'];
@@ -18,6 +19,14 @@ export function formatBytes(bytes: number): string {
   }
   const digits = unit === 0 || value >= 99.95 ? 0 : 1;
   return `${value.toFixed(digits)} ${UNITS[unit]}`;
+}
+
+/** A model's size: "2.1 kB in 2 files"; "unknown" where MLflow could not list its files. */
+export function formatModelSize(size: IModelSize | null | undefined): string {
+  if (!size) {
+    return 'unknown';
+  }
+  return `${formatBytes(size.bytes)} in ${size.files} ${size.files === 1 ? 'file' : 'files'}`;
 }
 
 export function formatRate(bytesPerSecond: number): string {

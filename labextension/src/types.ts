@@ -244,6 +244,8 @@ export interface IComparison {
   tags: CompareTable<string>;
   run_tags: CompareTable<string>;
   signatures: Record<string, ISignature | null>;
+  /** Each version's model files, as MLflow lists them (null: it cannot). */
+  sizes: Record<string, IModelSize | null>;
   /** The keys whose values are not the same in every version. */
   differences: {
     params: string[];
@@ -374,4 +376,10 @@ export interface IArtifactListing {
 export interface IArtifactPreview {
   kind: PreviewKind;
   blob: Blob;
+}
+
+/** A model's files: their total bytes and how many. */
+export interface IModelSize {
+  bytes: number;
+  files: number;
 }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
 
@@ -20,6 +21,7 @@ class VersionFacts:
     metrics: dict[str, float]
     params: dict[str, str]
     run_tags: dict[str, str]
+    model_files: dict[str, int]  # the `model` folder of the run: path -> bytes
 
 
 def mlflow_facts(tracking_uri: str, model: str, versions: list[str]) -> dict[str, VersionFacts]:
@@ -37,8 +39,19 @@ def mlflow_facts(tracking_uri: str, model: str, versions: list[str]) -> dict[str
             metrics=dict(run.data.metrics),
             params=dict(run.data.params),
             run_tags={k: v for k, v in run.data.tags.items() if not k.startswith("mlflow.")},
+            model_files=_files(client, run.info.run_id, "model"),
         )
     return facts
+
+
+def _files(client: Any, run_id: str, path: str) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for info in client.list_artifacts(run_id, path):
+        if info.is_dir:
+            found.update(_files(client, run_id, info.path))
+        else:
+            found[info.path] = info.file_size
+    return found
 
 
 def best_of(facts: dict[str, VersionFacts], metric: str, direction: str) -> list[str]:

@@ -76,6 +76,14 @@ class _Client:
         response.raise_for_status()
         return response.json()
 
+    def put_artifact(self, experiment_id: str, run_id: str, path: str, content: bytes) -> None:
+        """Log a file of a run through the server's proxied artifact API."""
+        url = (
+            f"{self.base_url}/api/2.0/mlflow-artifacts/artifacts/"
+            f"{experiment_id}/{run_id}/artifacts/{path}"
+        )
+        self.session.put(url, data=content, timeout=60).raise_for_status()
+
 
 def model_name(index: int) -> str:
     return f"model-{index:04d}"
@@ -280,6 +288,11 @@ COMPARED_ALIASES = {"champion": "2", "challenger": "3"}
 COMPARED_STEPS = 5  # `train/loss` steps logged on every run
 
 
+def compared_model_files(index: int) -> dict[str, bytes]:
+    """The model directory of the `index`th compared version: sizes that differ, a subfolder."""
+    return {"model.pkl": b"p" * 1000 * (index + 1), "code/helpers.py": b"# helpers\n" * 10}
+
+
 def seed_comparison(base_url: str, experiment: str = "compared") -> None:
     """COMPARED_MODEL with a version per COMPARED_RUNS entry (in order), each run with
     `train/loss` over COMPARED_STEPS steps, and COMPARED_ALIASES; once per server."""
@@ -315,6 +328,8 @@ def seed_comparison(base_url: str, experiment: str = "compared") -> None:
                 "tags": [{"key": "data", "value": "2026-11" if index else "2026-10"}],
             },
         )
+        for path, content in compared_model_files(index).items():
+            client.put_artifact(experiment_id, run_id, f"model/{path}", content)
         client.post(
             "/model-versions/create",
             {
@@ -417,11 +432,7 @@ def seed_previews(
             "/runs/create", {"experiment_id": experiment_id, "run_name": "evaluated"}
         )["run"]["info"]["run_id"]
         for path, content in files.items():
-            url = (
-                f"{base_url.rstrip('/')}/api/2.0/mlflow-artifacts/artifacts/"
-                f"{experiment_id}/{run_id}/artifacts/{path}"
-            )
-            client.session.put(url, data=content, timeout=60).raise_for_status()
+            client.put_artifact(experiment_id, run_id, path, content)
         client.post("/runs/update", {"run_id": run_id, "status": "FINISHED"})
         client.post("/registered-models/create", {"name": PREVIEWED_MODEL})
         client.post(

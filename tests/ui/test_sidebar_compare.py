@@ -19,6 +19,8 @@ from support.compare import CompareTab, best_of, mlflow_facts
 from support.lab_actions import theme
 from support.sidebar import chart_contrasts, text_contrasts, unreadable
 
+from jupyter_mlflow_groups.kernel.formatting import format_bytes
+
 GROUP = "comparing"
 VERSIONS = ["1", "2", "3"]
 TEXT = 4.5  # WCAG AA, normal text
@@ -71,6 +73,9 @@ def test_compare_versions_in_a_tab(sidebar, page, lab, deploy_server, compared, 
     expect(versions.locator("tbody tr")).to_have_count(3)
     expect(versions.locator('tr[data-version="2"]')).to_contain_text("@champion")
     expect(versions.locator('tr[data-version="3"]')).to_contain_text("@challenger")
+    for version, fact in facts.items():  # each model's size, as MLflow lists its files
+        size = f"{format_bytes(sum(fact.model_files.values()))} in {len(fact.model_files)} files"
+        expect(versions.locator(f'tr[data-version="{version}"]')).to_contain_text(size)
     run_link = versions.locator('tr[data-version="1"]').get_by_role("link", name="candidate-1")
     expect(run_link).to_have_attribute(
         "href",

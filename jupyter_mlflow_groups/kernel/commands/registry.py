@@ -113,6 +113,10 @@ def _compare(args: argparse.Namespace) -> Any:
             best = comparison["best"].get(key, []) if section == "metric" else []
             row["best"] = ", ".join(columns[number] for number in best)
             rows.append(row)
+    for key in ("bytes", "files"):  # each version's model files
+        sizes = {columns[n]: (size or {}).get(key) for n, size in comparison["sizes"].items()}
+        if not args.diff or len(set(sizes.values())) > 1:
+            rows.append({"section": "model", "key": key, **sizes, "best": ""})
     shown = " vs ".join(columns.values())
     signature = "differ" if differing["signature"] else "are the same"
     print(f"{name} ({group}): {shown}. Their signatures {signature}.")

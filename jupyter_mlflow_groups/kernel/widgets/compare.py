@@ -9,7 +9,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..client import ServerClient
-from ..formatting import column_label
+from ..formatting import column_label, format_model_size
 from .charts import MetricChart
 from .common import NOTHING, Panel, button, esc, link, table
 
@@ -87,6 +87,8 @@ class CompareVersions(Panel):
                 ["Source run", *(_run_cell(v.get("run")) for v in data["versions"])],
                 ["Deployed By", *(", ".join(v.get("deployed_by") or []) or NOTHING
                                   for v in data["versions"])],
+                ["Model size", *(esc(format_model_size(data["sizes"].get(v["version"])))
+                                 for v in data["versions"])],
             ],
             f"max-content repeat({len(labels)}, minmax(80px, max-content))",
         )  # fmt: skip

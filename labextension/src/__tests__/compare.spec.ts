@@ -46,6 +46,7 @@ function comparison(): IComparison {
       '2': { inputs: [{ name: 'amount', type: 'double' }], outputs: null },
       '3': { inputs: [{ name: 'amount', type: 'double' }], outputs: null }
     },
+    sizes: { '1': { bytes: 1100, files: 2 }, '2': { bytes: 2100, files: 2 }, '3': null },
     differences: {
       params: ['alpha', 'class_weight'],
       metrics: ['accuracy', 'val_loss'],

@@ -2,11 +2,22 @@ import {
   formatAgo,
   formatBytes,
   formatDuration,
+  formatModelSize,
   formatNumber,
   formatRate,
   formatTime,
   fullTimestamp
 } from '../format';
+
+describe('formatModelSize', () => {
+  it.each([
+    [{ bytes: 2100, files: 2 }, '2.1 kB in 2 files'],
+    [{ bytes: 512, files: 1 }, '512 B in 1 file'],
+    [null, 'unknown']
+  ])('%j reads %s', (size, text) => {
+    expect(formatModelSize(size)).toBe(text);
+  });
+});
 
 describe('formatBytes', () => {
   // decimal SI: 1 kB = 1000 B

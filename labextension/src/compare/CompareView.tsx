@@ -14,7 +14,7 @@ import { AcrossVersionsChart } from '../components/AcrossVersionsChart';
 import { HistoryChart } from '../components/HistoryChart';
 import { ProblemNotice } from '../components/Problem';
 import { Time } from '../components/Time';
-import { formatNumber } from '../format';
+import { formatModelSize, formatNumber } from '../format';
 import { Direction, IComparison } from '../types';
 import { useRequest } from '../useRequest';
 import {
@@ -202,13 +202,14 @@ function Section(props: { title: string; children: React.ReactNode }): JSX.Eleme
   );
 }
 
-/** A row per version: its number, aliases, when it was registered, its source run. */
+/** A row per version: its number, aliases, when it was registered, its source run, and how
+ * big its model is. */
 function VersionsTable(props: { comparison: IComparison }): JSX.Element {
   return (
     <table className="jp-MlflowGroups-compareTable jp-mod-versions">
       <thead>
         <tr>
-          {['Version', 'Aliases', 'Registered', 'Source run'].map(column => (
+          {['Version', 'Aliases', 'Registered', 'Source run', 'Model size'].map(column => (
             <th key={column} scope="col">
               {column}
             </th>
@@ -242,6 +243,7 @@ function VersionsTable(props: { comparison: IComparison }): JSX.Element {
                 )}
                 {run && !run.missing && !run.ui_url && (run.run_name || run.run_id)}
               </td>
+              <td>{formatModelSize(props.comparison.sizes[version.version])}</td>
             </tr>
           );
         })}
