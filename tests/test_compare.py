@@ -289,6 +289,9 @@ async def test_the_widget_marks_the_best_hides_what_is_equal_and_overlays_histor
     assert [one["label"] for one in panel.chart.series] == [
         "v3 (@challenger)"
     ]  # only the version whose run logged it
+    read = await asyncio.to_thread(client.metric_across_versions, "reg", compared, "f1", "max")
+    assert panel.across.across == read
+    assert [point["value"] for point in panel.across.across["versions"]] == [None, None, 0.7]
 
 
 async def test_the_widget_explains_a_bad_comparison(client, compared):

@@ -16,7 +16,7 @@ import pytest
 from mlflow import MlflowClient
 from playwright.sync_api import expect
 from support.compare import CompareTab, best_of, mlflow_facts
-from support.lab_actions import theme
+from support.lab_actions import open_notebook, run_cell, theme
 from support.sidebar import chart_contrasts, text_contrasts, unreadable
 
 from jupyter_mlflow_groups.kernel.formatting import format_bytes
@@ -179,3 +179,30 @@ def test_compare_versions_in_a_tab(sidebar, page, lab, deploy_server, compared, 
     page.goto("/lab")
     tab.expect_open()
     expect(tab.best_versions("accuracy")).to_have_count(1)
+
+
+def test_the_compare_widget_charts_a_metric_across_versions(
+    page, lab, active_group, deploy_server, compared, screenshots
+):
+    """CompareVersions in a notebook: the model sizes, and the chosen metric across every
+    version drawn by the compare tab's own chart (the labextension's widget view)."""
+    facts = mlflow_facts(deploy_server.url, compared, VERSIONS)
+    cell = open_notebook(page)
+    code = "from jupyter_mlflow_groups.widgets import CompareVersions\n"
+    code += f"CompareVersions({compared!r}, ['1', '@champion', '@challenger'], {active_group!r})"
+    output = run_cell(page, cell, code)
+    expect(output).to_contain_text("Model size")
+    across = output.locator("figure.jp-MlflowGroups-across")
+    expect(across).to_have_attribute("data-metric", "accuracy")  # the first metric
+    registered = MlflowClient(deploy_server.url).search_model_versions(f"name = '{compared}'")
+    expect(across.locator("circle")).to_have_count(len(registered))
+    expect(across.locator("circle.jp-mod-best")).to_have_attribute(
+        "data-version", best_of(facts, "accuracy", "max")[0]
+    )
+    output.get_by_role("combobox", name="Metric").select_option("val_loss")
+    expect(across).to_have_attribute("data-metric", "val_loss")
+    expect(across.locator("circle.jp-mod-best")).to_have_attribute(
+        "data-version", best_of(facts, "val_loss", "min")[0]
+    )
+    across.scroll_into_view_if_needed()
+    across.screenshot(path=str(screenshots / "compare-widget-across.png"))

@@ -27,7 +27,16 @@ MODULE_VERSION = "^0.1.0"
 ENDED = frozenset({"FINISHED", "FAILED", "KILLED"})
 
 
-class MetricChart(widgets.DOMWidget):
+class _LabextensionWidget(widgets.DOMWidget):
+    """A widget whose model and view are in this package's labextension."""
+
+    _model_module = Unicode(MODULE).tag(sync=True)
+    _model_module_version = Unicode(MODULE_VERSION).tag(sync=True)
+    _view_module = Unicode(MODULE).tag(sync=True)
+    _view_module_version = Unicode(MODULE_VERSION).tag(sync=True)
+
+
+class MetricChart(_LabextensionWidget):
     """Series of metric points overlaid on one chart.
 
     `series`: `[{"label": "v1", "points": [{"step": 0, "value": 0.5, "timestamp": ms}, ...]}]`;
@@ -37,11 +46,7 @@ class MetricChart(widgets.DOMWidget):
     """
 
     _model_name = Unicode("MetricChartModel").tag(sync=True)
-    _model_module = Unicode(MODULE).tag(sync=True)
-    _model_module_version = Unicode(MODULE_VERSION).tag(sync=True)
     _view_name = Unicode("MetricChartView").tag(sync=True)
-    _view_module = Unicode(MODULE).tag(sync=True)
-    _view_module_version = Unicode(MODULE_VERSION).tag(sync=True)
 
     title = Unicode("").tag(sync=True)
     series = List(Dict()).tag(sync=True)
@@ -57,6 +62,16 @@ class MetricChart(widgets.DOMWidget):
             for label, history in histories.items()
         ]
         self.note = "" if histories or not title else f"No history of {title} to draw."
+
+
+class AcrossVersionsChart(_LabextensionWidget):
+    """One metric in each version of a model (x = version), the best marked: the compare tab's
+    chart. `across`: the answer of `ServerClient.metric_across_versions` (None: nothing yet)."""
+
+    _model_name = Unicode("AcrossVersionsChartModel").tag(sync=True)
+    _view_name = Unicode("AcrossVersionsChartView").tag(sync=True)
+
+    across = Dict(allow_none=True, default_value=None).tag(sync=True)
 
 
 def _point(point: Mapping[str, Any]) -> dict[str, Any]:

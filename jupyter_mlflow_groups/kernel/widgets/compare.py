@@ -1,5 +1,6 @@
 """CompareVersions: versions of one model side by side, to pick the better one: metrics with the
-best value marked, parameters, tags, signatures, and one metric's histories overlaid."""
+best value marked, parameters, tags, signatures, model sizes, and one metric's histories
+overlaid and its value across all the model's versions."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import ipywidgets as widgets
 
 from ..client import ServerClient
 from ..formatting import column_label, format_model_size
-from .charts import MetricChart
+from .charts import AcrossVersionsChart, MetricChart
 from .common import NOTHING, Panel, button, esc, link, table
 
 #: The sections of the comparison: (title, key in the REST answer).
@@ -39,15 +40,17 @@ class CompareVersions(Panel):
             value=differences_only, description="Differences only", indent=False
         )
         self.differences_only.observe(lambda _: self._show(), names="value")
-        self.metric_choice = widgets.Dropdown(description="History", options=[])
+        self.metric_choice = widgets.Dropdown(description="Metric", options=[])
         self._chart_follows_choice = True
         self.metric_choice.observe(self._on_metric_chosen, names="value")
         self.chart = MetricChart(layout=widgets.Layout(max_width="680px"))
+        self.across = AcrossVersionsChart(layout=widgets.Layout(max_width="680px"))
         refresh = button("Refresh", lambda: self.attempt(lambda: self.load(True)), icon="refresh")
         self.toolbar = widgets.HBox([refresh, self.differences_only])
         self.content = widgets.VBox()
         self.children = [
             self.toolbar, self.problem, self.content, self.metric_choice, self.chart,
+            widgets.HTML("<b>Across all versions</b>"), self.across,
         ]  # fmt: skip
         self.attempt(self.load)
 
@@ -127,6 +130,13 @@ class CompareVersions(Panel):
             history = self.client.metric_history(self.group, run["run_id"], key)["history"]
             series[column_label(version)] = history
         self.chart.show(key or "", series)
+        self.across.across = (
+            self.client.metric_across_versions(
+                self.group, self.name, key, data["directions"].get(key)
+            )
+            if key and self.group
+            else None
+        )
 
 
 def _run_cell(run: Mapping[str, Any] | None) -> widgets.HTML:

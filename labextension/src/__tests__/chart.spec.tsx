@@ -4,7 +4,8 @@ import React from 'react';
 import { MAX_SMOOTHING, overlay, smooth, smoothingWeight } from '../compare/overlay';
 import { OverlayChart } from '../components/OverlayChart';
 import { MetricChartWidget } from '../widget/MetricChartWidget';
-import { chartState } from '../widget/props';
+import { AcrossVersionsPlot } from '../components/AcrossVersionsChart';
+import { acrossState, chartState } from '../widget/props';
 import { MODULE_NAME, MODULE_VERSION } from '../widget/version';
 import pkg from '../../package.json';
 
@@ -143,5 +144,35 @@ describe('the MetricChart widget', () => {
 
   it('is registered under the labextension package name and version', () => {
     expect([MODULE_NAME, MODULE_VERSION]).toEqual([pkg.name, pkg.version]);
+  });
+
+  it('draws one metric across versions from what a kernel sent, dropping what is not a point', () => {
+    const model = new FakeModel({
+      across: {
+        group: 'reg',
+        name: 'fraud',
+        key: 'val_loss',
+        direction: 'min',
+        versions: [
+          { version: '1', value: 0.5, step: 0, aliases: [] },
+          { version: '2', value: 0.3, step: 0, aliases: ['champion', 7] },
+          { version: '3', value: 'NaN', step: 0, aliases: [] },
+          { value: 0.1 }
+        ],
+        best: ['2'],
+        more: false
+      }
+    });
+    const across = acrossState(model)!;
+    expect(across.versions.map(v => [v.version, v.value, v.aliases])).toEqual([
+      ['1', 0.5, []],
+      ['2', 0.3, ['champion']],
+      ['3', null, []]
+    ]);
+    const { container } = render(<AcrossVersionsPlot across={across} />);
+    expect(container.querySelector('figure')!.getAttribute('data-metric')).toBe('val_loss');
+    expect(container.querySelectorAll('circle')).toHaveLength(2); // v3 has no value
+    expect(container.querySelector('circle.jp-mod-best')!.getAttribute('data-version')).toBe('2');
+    expect(acrossState(new FakeModel({ across: null }))).toBeNull();
   });
 });

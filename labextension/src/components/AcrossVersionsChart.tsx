@@ -1,12 +1,14 @@
 /**
  * One metric across a model's versions (x = version): how the metric moved from version to
- * version, the best marked, read from the API when shown.
+ * version, the best marked. `AcrossVersionsChart` reads it from the API when shown;
+ * `AcrossVersionsPlot` draws an answer it is given.
  */
 import React from 'react';
 
 import { api } from '../api';
 import { acrossGeometry } from '../compare/acrossVersions';
 import { formatNumber } from '../format';
+import { IMetricAcrossVersions } from '../types';
 import { useRequest } from '../useRequest';
 import { Loading } from './Loading';
 import { ProblemNotice } from './Problem';
@@ -35,7 +37,12 @@ export function AcrossVersionsChart(props: IAcrossVersionsChartProps): JSX.Eleme
   if (!across.data) {
     return <Loading label={`Reading ${metric} in every version…`} />;
   }
-  const { versions, best, direction, more } = across.data;
+  return <AcrossVersionsPlot across={across.data} />;
+}
+
+/** The drawing alone, of an answer read elsewhere (here, or by a notebook widget's kernel). */
+export function AcrossVersionsPlot(props: { across: IMetricAcrossVersions }): JSX.Element {
+  const { key: metric, versions, best, direction, more } = props.across;
   const plotWidth = WIDTH - MARGIN.left - MARGIN.right;
   const plotHeight = HEIGHT - MARGIN.top - MARGIN.bottom;
   const geometry = acrossGeometry(versions, plotWidth, plotHeight);

@@ -5,7 +5,7 @@
  */
 import { XAxis } from '../compare/overlay';
 import { IChartSeries } from '../components/OverlayChart';
-import { IMetricPoint } from '../types';
+import { Direction, IMetricAcrossVersions, IMetricPoint } from '../types';
 
 /** Enough of a widget model to read it (Backbone's `get`). */
 export interface IModelLike {
@@ -60,5 +60,44 @@ export function chartState(model: IModelLike): IChartState {
     axis: AXES.includes(axis as XAxis) ? (axis as XAxis) : 'step',
     smoothing: typeof smoothing === 'number' ? smoothing : 0,
     note: typeof note === 'string' ? note : ''
+  };
+}
+
+function acrossPoint(raw: unknown): IMetricAcrossVersions['versions'][number] | null {
+  if (typeof raw !== 'object' || raw === null) {
+    return null;
+  }
+  const { version, value, step, aliases } = raw as Record<string, unknown>;
+  if (typeof version !== 'string') {
+    return null;
+  }
+  return {
+    version,
+    value: typeof value === 'number' ? value : null,
+    step: typeof step === 'number' ? step : null,
+    aliases: Array.isArray(aliases) ? aliases.filter(a => typeof a === 'string') : []
+  };
+}
+
+/** An AcrossVersionsChart widget's model, checked as `chartState` checks a MetricChart's:
+ * the API's answer for one metric across versions, or null (nothing to draw yet). */
+export function acrossState(model: IModelLike): IMetricAcrossVersions | null {
+  const raw = model.get('across');
+  if (typeof raw !== 'object' || raw === null) {
+    return null;
+  }
+  const answer = raw as Record<string, unknown>;
+  const versions = (Array.isArray(answer.versions) ? answer.versions : [])
+    .map(acrossPoint)
+    .filter((p): p is IMetricAcrossVersions['versions'][number] => p !== null);
+  const text = (value: unknown) => (typeof value === 'string' ? value : '');
+  return {
+    group: text(answer.group),
+    name: text(answer.name),
+    key: text(answer.key),
+    direction: (answer.direction === 'min' ? 'min' : 'max') as Direction,
+    versions,
+    best: Array.isArray(answer.best) ? answer.best.filter(b => typeof b === 'string') : [],
+    more: answer.more === true
   };
 }
