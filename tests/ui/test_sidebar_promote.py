@@ -3,17 +3,20 @@ each with their own Jupyter server and browser page, on one bindings file and on
 member sets an unprotected alias (made at once), asks to move the protected @champion (a
 request), the admin approves one request and rejects another from the Requests tab; MLflow
 itself (read with MlflowClient) says where the aliases point. A group that lets nobody write
-shows its controls disabled, and says why."""
+shows its controls disabled, and says why. A member whose deployment follows @champion is
+told, in a JupyterLab notification, when it followed a move made outside Jupyter."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from types import SimpleNamespace
 
 import pytest
 from mlflow import MlflowClient
 from playwright.sync_api import Browser, Locator, Page, expect
+from support.deploying import register_version
 from support.jupyter import JupyterServerProcess
 from support.lab import LAB_PAGE_CONFIG, VIEWPORT
 from support.lab_actions import theme
@@ -23,6 +26,7 @@ from support.sidebar import Sidebar
 GROUP = "promo"
 FROZEN = "frozen"
 MODEL = "sidebar-promo"
+FOLLOWED = "sidebar-followed"
 #: How long a page may take to show what another person did: the server looks every second
 #: (poll_interval), then the page reads again; generous, for a loaded machine.
 LOOKED = 30_000
@@ -61,7 +65,11 @@ def team(ui_bindings, ui_mlflow, tmp_path_factory) -> Iterator[SimpleNamespace]:
                 root / user,
                 env={"JUPYTER_MLFLOW_GROUPS_FILE": str(ui_bindings.path)},
                 # others' changes (requests, alias moves) are looked for every second
-                args=[f"--MlflowGroupsApp.user={user}", "--MlflowGroupsApp.poll_interval=1"],
+                args=[
+                    f"--MlflowGroupsApp.user={user}",
+                    "--MlflowGroupsApp.poll_interval=1",
+                    "--MlflowGroupsApp.follow_interval=1",
+                ],
             )
             servers[user] = server
             server.start()
@@ -328,3 +336,36 @@ def test_the_requests_and_their_states_are_readable_in_both_themes(boss, team):
         ),
     ):
         assert shown in measured, f"{shown} was not measured"
+
+
+def test_a_member_is_told_when_a_deployment_followed_its_alias(
+    alice, team, ui_mlflow, sklearn_model
+):
+    """alice deploys @champion of a real model, following it; the alias is moved by a plain
+    MlflowClient call (outside Jupyter); her page tells her the deployment followed it, and
+    Show opens the deployment, serving the new version."""
+    model_dir, _, _ = sklearn_model
+    first, _ = register_version(ui_mlflow.server, FOLLOWED, model_dir)
+    second, _ = register_version(ui_mlflow.server, FOLLOWED, model_dir)
+    team.client.set_registered_model_alias(FOLLOWED, "champion", first)
+    deployments = f"/mlflow-groups/api/groups/{GROUP}/deployments"
+    body = {"name": "follower", "model": FOLLOWED, "version": "@champion", "follow": True}
+    job = team.alice.request("POST", deployments, body)["job"]
+    try:
+        deadline = time.monotonic() + 180
+        while job["state"] not in ("done", "failed", "cancelled"):
+            assert time.monotonic() < deadline, job
+            time.sleep(0.2)
+            job = team.alice.request("GET", f"/mlflow-groups/api/jobs/{job['id']}")
+        assert job["state"] == "done", job.get("error")
+
+        team.client.set_registered_model_alias(FOLLOWED, "champion", second)
+        note = f"followed @champion from v{first} to v{second}"
+        told = toast(alice.page, f"Deployment follower of group {GROUP} {note}.")
+        expect(told).to_be_visible(timeout=120_000)  # the follow's copy and swap, then the event
+        told.get_by_role("button", name="Show").click()
+        card = alice.panel.locator('.jp-MlflowGroups-deployment[data-name="follower"]')
+        expect(card).to_contain_text(f"v{second}")
+        assert team.alice.request("GET", f"{deployments}/follower")["version"] == second
+    finally:
+        team.alice.request("DELETE", f"{deployments}/follower")
