@@ -13,19 +13,30 @@ server` bound to it (group `team`):
             polling every `--interval` s (the same Jupyter server restarted without webhooks).
 
     python benchmarks/decide.py [--rounds 30] [--moves 5] [--interval 5] [--json out.json]
+
+`--moves 0` measures the compare alone. The MLflow server's CPU time per request (its process
+and workers, read with psutil) is printed beside the times: on a machine of few cores it is
+what bounds a request that reads several versions at once.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+import psutil  # ipykernel's dependency
+import requests  # MLflow's dependency
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
@@ -41,9 +52,19 @@ FOLLOWED = "bench-followed"
 GROUP_API = "/mlflow-groups/api/groups/team"
 
 
+MLMODEL = b"""artifact_path: model
+flavors:
+  python_function: {loader_module: mlflow.sklearn, model_path: model.pkl, python_version: 3.11.7}
+signature:
+  inputs: '[{"type": "double", "name": "amount", "required": true}]'
+  outputs: '[{"type": "long", "required": true}]'
+"""
+
+
 def seed_versions(server: MlflowServer, count: int = 4, steps: int = 1000) -> None:
     """COMPARED with `count` versions, each from a run of its own (params, metrics, tags, a
-    `steps`-step history)."""
+    `steps`-step history) whose model folder holds an MLmodel (with a signature) and a
+    model file, logged through the server's artifact API."""
     server.request("POST", f"{API}/registered-models/create", {"name": COMPARED})
     for index in range(count):
         run = server.request("POST", f"{API}/runs/create", {"experiment_id": "0"})["run"]["info"]
@@ -57,6 +78,10 @@ def seed_versions(server: MlflowServer, count: int = 4, steps: int = 1000) -> No
         for start in range(0, len(metrics), 1000):  # MLflow takes 1,000 entities per batch
             batch = {"run_id": run["run_id"], "metrics": metrics[start : start + 1000]}
             server.request("POST", f"{API}/runs/log-batch", batch)
+        folder = run["artifact_uri"].removeprefix("mlflow-artifacts:/")
+        for name, content in (("MLmodel", MLMODEL), ("model.pkl", b"\x80" * 50_000)):
+            url = f"{server.url}/api/2.0/mlflow-artifacts/artifacts/{folder}/model/{name}"
+            requests.put(url, data=content, timeout=60).raise_for_status()
         server.request(
             "POST",
             f"{API}/model-versions/create",
@@ -70,32 +95,105 @@ def timed(call: Any) -> float:
     return time.perf_counter() - started
 
 
-def measure_compare(jupyter: JupyterServerProcess, rounds: int) -> dict[str, Any]:
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user + system) of a process and its children so far."""
+    process = psutil.Process(pid)
+    total = 0.0
+    for one in [process, *process.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = one.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def raw_reads(server: MlflowServer, versions: list[str]) -> Callable[[], None]:
+    """The MLflow calls the compare makes, made straight to MLflow in the same two rounds and
+    as concurrently (a thread each): what any client of MLflow's REST API needs for the same
+    answer, the floor for ours."""
+    pool = ThreadPoolExecutor(16)
+    local = threading.local()
+
+    def get(path: str, params: dict[str, Any]) -> Any:
+        if not hasattr(local, "session"):
+            local.session = requests.Session()
+        answer = local.session.get(f"{server.url}{path}", params=params, timeout=60)
+        answer.raise_for_status()
+        return answer
+
+    def read() -> None:
+        search = {
+            "filter": f"name='{COMPARED}' AND version_number >= 1 AND version_number <= 4",
+            "max_results": len(versions),
+        }
+        first = [
+            pool.submit(get, f"{API}/registered-models/get", {"name": COMPARED}),
+            pool.submit(get, f"{API}/model-versions/search", search),
+        ] + [
+            pool.submit(
+                get,
+                "/model-versions/get-artifact",
+                {"name": COMPARED, "version": version, "path": "MLmodel"},
+            )
+            for version in versions
+        ]
+        found = first[1].result().json()["model_versions"]
+        second = [
+            pool.submit(get, f"{API}/runs/get", {"run_id": raw["run_id"]}) for raw in found
+        ] + [
+            pool.submit(get, f"{API}/artifacts/list", {"run_id": raw["run_id"], "path": "model"})
+            for raw in found
+        ]
+        for call in first + second:
+            call.result()
+
+    return read
+
+
+def measure_compare(
+    jupyter: JupyterServerProcess, server: MlflowServer, rounds: int
+) -> dict[str, Any]:
     versions = ["1", "2", "3", "4"]
     model = f"{GROUP_API}/models/{COMPARED}"
+    assert server.process is not None
+    mlflow_pid = server.process.pid
+    mlflow_cpu = {"compare": 0.0, "single": 0.0}
 
     def compare() -> None:
+        before = cpu_seconds(mlflow_pid)
         jupyter.request("GET", f"{model}/compare?versions={','.join(versions)}&refresh=1")
+        mlflow_cpu["compare"] += cpu_seconds(mlflow_pid) - before
 
     def one_by_one() -> float:
-        return max(
+        before = cpu_seconds(mlflow_pid)
+        slowest = max(
             timed(lambda v=v: jupyter.request("GET", f"{model}/versions/{v}?refresh=1"))
             for v in versions
         )
+        mlflow_cpu["single"] += (cpu_seconds(mlflow_pid) - before) / len(versions)
+        return slowest
 
+    raw = raw_reads(server, versions)
     compare()  # warm the connections and the server's imports
+    raw()
+    mlflow_cpu["compare"] = 0.0
     together: list[float] = []
     slowest: list[float] = []
+    direct: list[float] = []
+    sides = [
+        lambda: together.append(timed(compare)),
+        lambda: slowest.append(one_by_one()),
+        lambda: direct.append(timed(raw)),
+    ]
     for round_ in range(rounds):
-        if round_ % 2:
-            slowest.append(one_by_one())
-            together.append(timed(compare))
-        else:
-            together.append(timed(compare))
-            slowest.append(one_by_one())
+        for side in sides[round_ % 3 :] + sides[: round_ % 3]:  # each side first in turn
+            side()
     return {
         "compare_s": together,
         "slowest_single_s": slowest,
+        "raw_calls_s": direct,
+        "compare_vs_raw_calls": statistics.median(together) / statistics.median(direct),
+        "mlflow_cpu_per_compare_s": mlflow_cpu["compare"] / rounds,
+        "mlflow_cpu_per_single_read_s": mlflow_cpu["single"] / rounds,
         "ratio_of_medians": statistics.median(together) / statistics.median(slowest),
         "median_paired_ratio": statistics.median(
             t / s for t, s in zip(together, slowest, strict=True)
@@ -190,10 +288,11 @@ def main() -> None:
                     ],
                 ).start()
                 if way == "webhook":
-                    compared = measure_compare(jupyter, args.rounds)
-                followed[way] = asyncio.run(
-                    measure_follow(jupyter, server, model, args.moves, f"{FOLLOWED}-{way}")
-                )
+                    compared = measure_compare(jupyter, server, args.rounds)
+                if args.moves:
+                    followed[way] = asyncio.run(
+                        measure_follow(jupyter, server, model, args.moves, f"{FOLLOWED}-{way}")
+                    )
                 jupyter.stop()
                 jupyter = None
         finally:
@@ -210,6 +309,20 @@ def main() -> None:
     )
     print(f"| ratio of medians | {compared['ratio_of_medians']:.2f} |")
     print(f"| median of paired ratios | {compared['median_paired_ratio']:.2f} |")
+    print(
+        f"| the same MLflow calls made straight to MLflow, two rounds, concurrently | "
+        f"{median(compared['raw_calls_s']) * 1000:.0f} ms |"
+    )
+    print(f"| the compare request against them | {compared['compare_vs_raw_calls']:.2f} |")
+    print(
+        f"| the MLflow server's CPU time: per compare / per single read | "
+        f"{compared['mlflow_cpu_per_compare_s'] * 1000:.0f} ms / "
+        f"{compared['mlflow_cpu_per_single_read_s'] * 1000:.0f} ms |"
+    )
+    if args.json:
+        args.json.write_text(json.dumps({"compare": compared, "follow": followed}, indent=2))
+    if not args.moves:
+        return
     print(f"\n| following @champion ({args.moves} moves each) | webhook | polling every "
           f"{args.interval:g} s |")  # fmt: skip
     print("| --- | --- | --- |")
@@ -220,8 +333,6 @@ def main() -> None:
     ):
         print(f"| {label} | {median(hook[key]):.1f} s | {median(poll[key]):.1f} s |")
     print(f"| ratio of medians | {hook['ratio_of_medians']:.2f} | {poll['ratio_of_medians']:.2f} |")
-    if args.json:
-        args.json.write_text(json.dumps({"compare": compared, "follow": followed}, indent=2))
 
 
 if __name__ == "__main__":
