@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +56,31 @@ class GroupConnection:
         return (self.group, *self.upstream.identity)
 
 
+class SourceRuns:
+    """The source run each version was last seen with, by group binding, model and number: a
+    version's run never changes, so its screen can ask for the run beside the version itself
+    (checked against the version's answer, asked again when it differs)."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self.limit = limit
+        self._runs: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+
+    def saw(
+        self, connection: GroupConnection, name: str, raws: Iterable[Mapping[str, Any]]
+    ) -> None:
+        """Remember the runs of model versions as MLflow answered them."""
+        for raw in raws:
+            if raw.get("run_id") and raw.get("version") is not None:
+                key = (*connection.cache_key, name, str(raw["version"]))
+                self._runs[key] = str(raw["run_id"])
+                self._runs.move_to_end(key)
+        while len(self._runs) > self.limit:
+            self._runs.popitem(last=False)
+
+    def of(self, connection: GroupConnection, name: str, number: str) -> str | None:
+        return self._runs.get((*connection.cache_key, name, number))
+
+
 class RegistryService:
     def __init__(
         self,
@@ -67,6 +93,7 @@ class RegistryService:
         self.timeout = timeout
         self.cache = cache
         self.deployed_by = deployed_by
+        self.source_runs = SourceRuns()
 
     async def models(
         self,
@@ -122,6 +149,7 @@ class RegistryService:
                 self.versions_page(connection, name, max_results, page_token),
                 self.deployed_by(connection.group, name),
             )
+            self.source_runs.saw(connection, name, versions_body.get("model_versions", []))
             model = model_body.get("registered_model", {})
             summary = _model_summary(model, connection.ui_url)
             by_version: dict[str, list[str]] = {}
@@ -144,17 +172,31 @@ class RegistryService:
         self, connection: GroupConnection, name: str, version: str, refresh: bool = False
     ) -> dict[str, Any]:
         """Everything about a version (`version` may be `@alias`): run, params, metrics, tags,
-        signature, links."""
+        signature, links. A numbered version's MLmodel, and its run when it was seen before
+        (SourceRuns), are asked for beside the version itself: one round trip, not two."""
 
         async def fetch() -> dict[str, Any]:
-            raw, deployed = await asyncio.gather(
-                self.model_version(connection, name, version),
-                self.deployed_by(connection.group, name),
-            )
-            run, signature = await asyncio.gather(
-                self.source_run(connection, raw.get("run_id")),
-                self.signature(connection, name, str(raw["version"])),
-            )
+            number = version if version.isdigit() else None
+            guessed = number and self.source_runs.of(connection, name, number)
+            early_run = started(self.source_run(connection, guessed)) if guessed else None
+            early_signature = started(self.signature(connection, name, number)) if number else None
+            try:
+                raw, deployed = await asyncio.gather(
+                    self.model_version(connection, name, version),
+                    self.deployed_by(connection.group, name),
+                )
+                self.source_runs.saw(connection, name, [raw])
+                run_id = raw.get("run_id")
+                run, signature = await asyncio.gather(
+                    early_run
+                    if early_run and run_id == guessed
+                    else self.source_run(connection, run_id),
+                    early_signature or self.signature(connection, name, str(raw["version"])),
+                )
+            finally:
+                for early in (early_run, early_signature):
+                    if early is not None:
+                        early.cancel()  # nothing, when done; a guess that missed, after all
             return version_detail(connection, name, raw, deployed, run, signature)
 
         key = ("version", *connection.cache_key, name, version)
@@ -441,6 +483,13 @@ class RegistryService:
             }
         except (yaml.YAMLError, ValueError):
             return None
+
+
+def started(read: Awaitable[Any]) -> asyncio.Future[Any]:
+    """`read` under way now; its failure is not reported when nobody turns out to need it."""
+    task = asyncio.ensure_future(read)
+    task.add_done_callback(lambda done: done.cancelled() or done.exception())
+    return task
 
 
 def version_detail(

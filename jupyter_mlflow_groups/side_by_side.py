@@ -23,6 +23,7 @@ from .registry import (
     GroupConnection,
     RegistryService,
     name_filter,
+    started,
     unknown_version,
     version_detail,
 )
@@ -70,8 +71,7 @@ class SideBySide:
         numbers = sorted({v for v in versions if v.isdigit()}, key=int)
         named = [v for v in dict.fromkeys(versions) if v.startswith("@")]
         signatures: dict[str, asyncio.Future[dict[str, Any] | None]] = {
-            number: asyncio.ensure_future(registry.signature(connection, name, number))
-            for number in numbers
+            number: started(registry.signature(connection, name, number)) for number in numbers
         }
         try:
             model, found, by_alias, deployed = await asyncio.gather(
@@ -85,6 +85,7 @@ class SideBySide:
                 alias: str(raw["version"]) for alias, raw in zip(named, by_alias, strict=True)
             }
             found.update({resolved[alias]: raw for alias, raw in zip(named, by_alias, strict=True)})
+            registry.source_runs.saw(connection, name, found.values())
             asked = {version: resolved.get(version, version) for version in versions}
 
             async def complete(number: str) -> tuple[dict[str, Any], dict[str, int] | None]:

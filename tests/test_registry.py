@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from mlflow import MlflowClient
+from support.extension import service_of
 from support.rest import fetch_json
 from support.seeding import SPECIAL_NAMES, model_name
 from support.servers import ADMIN_PASSWORD, ADMIN_USER, READER_PASSWORD, READER_USER, CountingProxy
@@ -288,7 +290,34 @@ async def test_one_screen_s_calls_run_concurrently(seeded, mlflow_servers, bindi
         proxy.reset()
         status, _ = await get(jp_fetch, "proxied", "models", model_name(2), "versions", "1")
         assert status == 200
-        assert proxy.total == 3 and proxy.most_open == 2  # (version) then (run, MLmodel)
+        # the model screen said which run version 1 has: version, run and MLmodel at once
+        assert proxy.total == 3 and proxy.most_open == 3
+        proxy.reset()
+        status, _ = await get(jp_fetch, "proxied", "models", model_name(3), "versions", "@champion")
+        assert status == 200
+        assert proxy.total == 3 and proxy.most_open == 2  # an alias: (version) then the rest
+    finally:
+        proxy.close()
+
+
+async def test_a_run_seen_before_is_checked_against_the_version(
+    seeded, mlflow_servers, bindings, jp_fetch, jp_serverapp
+):
+    proxy = CountingProxy(int(mlflow_servers.plain.url.rsplit(":", 1)[1]))
+    try:
+        bindings.write({"groups": {"proxied": {"tracking_uri": proxy.url}}})
+        model = model_name(4)
+        await get(jp_fetch, "proxied", "models", model)  # the model screen: its runs are known
+        service = service_of(jp_serverapp)
+        connection = service.connection("proxied")
+        service.registry.source_runs.saw(connection, model, [{"version": "1", "run_id": "0" * 32}])
+        proxy.reset()
+        status, body = await get(jp_fetch, "proxied", "models", model, "versions", "1")
+        assert status == 200
+        truth = MlflowClient(mlflow_servers.plain.url).get_model_version(model, "1").run_id
+        assert body["run"]["run_id"] == truth  # the stale guess was asked for, and set aside
+        assert proxy.total == 4
+        assert service.registry.source_runs.of(connection, model, "1") == truth
     finally:
         proxy.close()
 
