@@ -19,7 +19,8 @@ from traitlets import Bool, Dict, Enum, Float, Integer, Unicode, default, valida
 from .binding_store import FILE_ENVIRONMENT_VARIABLE, BindingStore, default_bindings_file
 from .contract import EXTENSION_NAME
 from .groups import ActiveGroupFile, ConfigMemberships, GroupResolver, MembershipSource
-from .handlers import AUTH_RESOURCE, routes, webhook_routes
+from .handler_base import AUTH_RESOURCE
+from .handlers import routes, webhook_routes
 from .hub import API_TOKEN_VARIABLE, API_URL_VARIABLE, HubMemberships, hub_available
 from .kernel_tokens import (
     KERNEL_AUTHORIZER_KEY,

@@ -42,7 +42,7 @@ from tornado.iostream import StreamClosedError
 
 from .contract import GROUPS_PATH, TOKEN_HEADER
 from .errors import MlflowError
-from .handlers import GroupsHandlerBase
+from .handler_base import GroupsHandlerBase
 from .upstream import ProxySessions, Upstream, ssl_context
 
 _HOP_BY_HOP = frozenset(

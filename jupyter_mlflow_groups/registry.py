@@ -1,4 +1,5 @@
-"""Reads of a group's model registry, shaped for people: models, versions, runs, metrics.
+"""Reads of a group's model registry, shaped for people: models and versions (a run's own
+reads are in runs.py; several versions at once, in side_by_side.py).
 
 All MLflow calls are async HTTP with the binding's auth and a timeout; the calls one screen
 needs are made concurrently, and results are cached briefly (an explicit refresh bypasses the
@@ -17,7 +18,6 @@ from typing import Any
 
 import yaml
 
-from .artifacts import Preview, RunArtifacts, run_artifacts
 from .cache import TtlCache
 from .errors import CONNECTION_FAILURES, SHAPE_ERRORS, MlflowError, not_mlflow_api
 from .links import ui_page
@@ -26,7 +26,6 @@ from .upstream import HttpClients, Upstream
 
 API = "/api/2.0/mlflow"
 MAX_PAGE = 1000
-_HISTORY_PAGE = 25000
 _MAX_TOKEN = 4096
 _MAX_FILTER = 4096
 _MAX_MLMODEL = 1024 * 1024
@@ -118,7 +117,7 @@ class RegistryService:
             params["page_token"] = page_token
 
         async def fetch() -> dict[str, Any]:
-            body = await self._get(connection, "/registered-models/search", params)
+            body = await self.get(connection, "/registered-models/search", params)
             return {
                 "group": connection.group,
                 "ui_url": connection.ui_url,
@@ -207,7 +206,7 @@ class RegistryService:
         """The version `alias` names now (None when it names none), asked of MLflow each time:
         one cheap call, for following."""
         try:
-            body = await self._get(
+            body = await self.get(
                 connection, "/registered-models/alias", {"name": name, "alias": alias}
             )
         except MlflowError as error:
@@ -216,109 +215,6 @@ class RegistryService:
             raise
         version = (body.get("model_version") or {}).get("version")
         return str(version) if version is not None else None
-
-    async def run(
-        self, connection: GroupConnection, run_id: str, refresh: bool = False
-    ) -> dict[str, Any]:
-        """A run as it is now: its status, times, params and latest metrics (what a chart that
-        follows a run while it trains asks, each few seconds, with `refresh`)."""
-
-        async def fetch() -> dict[str, Any]:
-            try:
-                body = await self._get(connection, "/runs/get", {"run_id": run_id})
-            except MlflowError as error:
-                if error.code not in ("not_found", "bad_request"):
-                    raise
-                raise unknown_run(connection.group, run_id) from None
-            return {
-                "group": connection.group,
-                **_run_detail(body.get("run", {}), connection.ui_url),
-            }
-
-        cache_key = ("run", *connection.cache_key, run_id)
-        return await self.cached(connection, cache_key, f"run '{run_id}'", fetch, refresh)
-
-    async def artifacts(
-        self, connection: GroupConnection, run_id: str, path: str, refresh: bool = False
-    ) -> dict[str, Any]:
-        """One directory level of a run's artifacts (`path` checked: artifacts.artifact_path),
-        with the run's page in the MLflow UI."""
-        reader = RunArtifacts(self.http_for(connection), API, self.timeout)
-
-        async def fetch() -> dict[str, Any]:
-            try:
-                return await run_artifacts(
-                    reader,
-                    self._get(connection, "/runs/get", {"run_id": run_id}),
-                    connection.group,
-                    run_id,
-                    path,
-                    connection.ui_url,
-                )
-            except MlflowError as error:
-                if error.code not in ("not_found", "bad_request"):
-                    raise
-                raise unknown_run(connection.group, run_id) from None
-
-        key = ("artifacts", *connection.cache_key, run_id, path)
-        what = f"the artifacts of run '{run_id}'"
-        return await self.cached(connection, key, what, fetch, refresh)
-
-    async def artifact(
-        self, connection: GroupConnection, run_id: str, path: str, limit: int
-    ) -> Preview:
-        """A previewable file of a run, at most `limit` bytes (read each time: not cached)."""
-        reader = RunArtifacts(self.http_for(connection), API, self.timeout)
-        try:
-            return await reader.read(connection.group, run_id, path, limit)
-        except MlflowError as error:
-            if error.code not in ("not_found", "bad_request"):
-                raise
-            raise unknown_run(connection.group, run_id) from None
-        except SHAPE_ERRORS as error:
-            where = connection.upstream.shown
-            shape = f"JSON of the wrong shape ({error.__class__.__name__})"
-            raise MlflowError(
-                "mlflow_error", not_mlflow_api(where, f"the artifact '{path}'", shape)
-            ) from None
-
-    async def metric_history(
-        self, connection: GroupConnection, run_id: str, key: str, refresh: bool = False
-    ) -> dict[str, Any]:
-        """Every step of a run's metric, in step order."""
-
-        async def fetch() -> dict[str, Any]:
-            points: list[dict[str, Any]] = []
-            token: str | None = None
-            while True:
-                params = {"run_id": run_id, "metric_key": key, "max_results": _HISTORY_PAGE}
-                if token:
-                    params["page_token"] = token
-                try:
-                    body = await self._get(connection, "/metrics/get-history", params)
-                except MlflowError as error:
-                    if error.code != "not_found":
-                        raise
-                    raise unknown_run(connection.group, run_id) from None
-                points += [
-                    {
-                        "step": int(m.get("step", 0)),
-                        "value": m.get("value"),
-                        "timestamp": m.get("timestamp"),
-                    }
-                    for m in body.get("metrics", [])
-                ]
-                token = body.get("next_page_token")
-                if not token:
-                    break
-            if not points:  # MLflow answers an unknown run or key with no steps: say which
-                await self._check_metric(connection, run_id, key)
-            points.sort(key=lambda point: (point["step"], point["timestamp"] or 0))
-            return {"group": connection.group, "run_id": run_id, "key": key, "history": points}
-
-        cache_key = ("history", *connection.cache_key, run_id, key)
-        what = f"the history of '{key}'"
-        return await self.cached(connection, cache_key, what, fetch, refresh)
 
     async def cached(
         self,
@@ -349,7 +245,7 @@ class RegistryService:
             lambda key: isinstance(key, tuple) and len(key) > 1 and key[1] == group
         )
 
-    async def _get(
+    async def get(
         self, connection: GroupConnection, path: str, params: Mapping[str, Any]
     ) -> dict[str, Any]:
         return await self.call(connection, "GET", path, params)
@@ -383,7 +279,7 @@ class RegistryService:
         }
         if page_token:
             params["page_token"] = page_token
-        body = await self._get(connection, "/model-versions/search", params)
+        body = await self.get(connection, "/model-versions/search", params)
         if not exact:  # a LIKE pattern stood in for a name MLflow's filter cannot quote
             body["model_versions"] = [
                 raw for raw in body.get("model_versions", []) if raw.get("name") == name
@@ -393,7 +289,7 @@ class RegistryService:
     async def registered_model(self, connection: GroupConnection, name: str) -> dict[str, Any]:
         """A registered model; an unknown one is a 404 that names it and how to list models."""
         try:
-            return await self._get(connection, "/registered-models/get", {"name": name})
+            return await self.get(connection, "/registered-models/get", {"name": name})
         except MlflowError as error:
             if error.code != "not_found":
                 raise
@@ -413,7 +309,7 @@ class RegistryService:
                 hint="Give a version number (like 3) or an alias (like @champion).",
             )
         try:
-            body = await self._get(connection, path, params)
+            body = await self.get(connection, path, params)
         except MlflowError as error:
             # MLflow says 404 for a missing version, 400 "... alias x not found" for an alias
             alias_missing = error.code == "bad_request" and "not found" in error.message.lower()
@@ -423,36 +319,18 @@ class RegistryService:
             raise unknown_version(connection.group, name, version) from None
         return body.get("model_version", {})
 
-    async def _check_metric(self, connection: GroupConnection, run_id: str, key: str) -> None:
-        """A 404 naming the run, or its metric, when either is unknown (MLflow's history of
-        them is just empty)."""
-        try:
-            body = await self._get(connection, "/runs/get", {"run_id": run_id})
-        except MlflowError as error:
-            if error.code not in ("not_found", "bad_request"):
-                raise
-            raise unknown_run(connection.group, run_id) from None
-        metrics = (body.get("run", {}).get("data", {}) or {}).get("metrics", [])
-        if key not in {metric.get("key") for metric in metrics}:
-            raise MlflowError(
-                "not_found",
-                f"Run '{run_id}' of group '{connection.group}' has no metric '{key}'.",
-                404,
-                hint="The version's details list the metrics its source run logged.",
-            )
-
     async def source_run(
         self, connection: GroupConnection, run_id: str | None
     ) -> dict[str, Any] | None:
         if not run_id:
             return None
         try:
-            body = await self._get(connection, "/runs/get", {"run_id": run_id})
+            body = await self.get(connection, "/runs/get", {"run_id": run_id})
         except MlflowError as error:
             if error.code != "not_found":
                 raise
             return {"run_id": run_id, "missing": True, "message": "The source run no longer exists"}
-        return _run_detail(body.get("run", {}), connection.ui_url)
+        return run_detail(body.get("run", {}), connection.ui_url)
 
     async def signature(
         self, connection: GroupConnection, name: str, version: str
@@ -539,15 +417,6 @@ def unknown_version(group: str, name: str, version: str) -> MlflowError:
     )
 
 
-def unknown_run(group: str, run_id: str) -> MlflowError:
-    return MlflowError(
-        "not_found",
-        f"No run '{run_id}' in group '{group}': it may have been deleted.",
-        404,
-        hint="A version's details name its source run; open it in the MLflow UI to check.",
-    )
-
-
 def _check_page(max_results: int, page_token: str | None) -> None:
     if not 1 <= max_results <= MAX_PAGE:
         raise MlflowError("bad_request", f"max_results must be between 1 and {MAX_PAGE}")
@@ -611,7 +480,7 @@ def _version_row(
     }
 
 
-def _run_detail(raw: Mapping[str, Any], ui_url: str | None) -> dict[str, Any]:
+def run_detail(raw: Mapping[str, Any], ui_url: str | None) -> dict[str, Any]:
     info, data = raw.get("info", {}), raw.get("data", {})
     tags = _tags(data.get("tags"))
     experiment = str(info.get("experiment_id", ""))

@@ -45,6 +45,7 @@ from .kernel_tokens import KernelTokens
 from .managed import ManagedServers
 from .promotion import Actor, Promotions
 from .registry import GroupConnection, RegistryService
+from .runs import RunReads
 from .secrets import has_references, resolve
 from .settings import Settings
 from .side_by_side import SideBySide
@@ -76,7 +77,8 @@ class MlflowGroupsService:
         self.clients = HttpClients()  # the server's own reads (registry, status)
         self.sessions = ProxySessions()  # what members' requests stream through
         self.registry = RegistryService(self.clients, settings.request_timeout, self.cache)
-        self.side_by_side = SideBySide(self.registry)
+        self.runs = RunReads(self.registry)
+        self.side_by_side = SideBySide(self.registry, self.runs)
         self.promotions = Promotions(self, self.registry)
         self.managed = ManagedServers(log)
         self.deployments = DeploymentManager(
@@ -284,19 +286,19 @@ class MlflowGroupsService:
         )
 
     async def run(self, group: str, run_id: str, refresh: bool) -> dict[str, Any]:
-        return await self.registry.run(self.connection(group), run_id, refresh)
+        return await self.runs.run(self.connection(group), run_id, refresh)
 
     async def metric_history(
         self, group: str, run_id: str, key: str, refresh: bool
     ) -> dict[str, Any]:
-        return await self.registry.metric_history(self.connection(group), run_id, key, refresh)
+        return await self.runs.metric_history(self.connection(group), run_id, key, refresh)
 
     async def artifacts(self, group: str, run_id: str, path: str, refresh: bool) -> dict[str, Any]:
-        return await self.registry.artifacts(self.connection(group), run_id, path, refresh)
+        return await self.runs.artifacts(self.connection(group), run_id, path, refresh)
 
     async def artifact(self, group: str, run_id: str, path: str) -> Preview:
         limit = self.settings.preview_max_bytes
-        return await self.registry.artifact(self.connection(group), run_id, path, limit)
+        return await self.runs.artifact(self.connection(group), run_id, path, limit)
 
     # -- deployments (the GroupAccess the DeploymentManager works through) ----------------------
 

@@ -27,6 +27,7 @@ from .registry import (
     unknown_version,
     version_detail,
 )
+from .runs import RunReads
 
 ACROSS_VERSIONS = 100  # the latest versions one metric is read across
 RUNS_AT_ONCE = 8  # their runs read side by side
@@ -36,8 +37,9 @@ RANGE_SEARCH = 200  # the widest span of version numbers one search reads (wider
 class SideBySide:
     """Reads of several versions, over the registry's calls and caches."""
 
-    def __init__(self, registry: RegistryService) -> None:
+    def __init__(self, registry: RegistryService, runs: RunReads) -> None:
         self.registry = registry
+        self.runs = runs
 
     async def compare(
         self,
@@ -168,7 +170,7 @@ class SideBySide:
         async def read(run_id: str) -> dict[str, Any] | None:
             async with reading:
                 try:
-                    return await registry.run(connection, run_id, refresh)
+                    return await self.runs.run(connection, run_id, refresh)
                 except MlflowError as error:  # a deleted run: its versions have no value
                     if error.code != "not_found":
                         raise
