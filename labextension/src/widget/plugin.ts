@@ -17,7 +17,9 @@ export const widgetPlugin: JupyterFrontEndPlugin<void> = {
       name: MODULE_NAME,
       version: MODULE_VERSION,
       exports: async () => {
-        const { MetricChartModel, MetricChartView } = await import('./view');
+        const { MetricChartModel, MetricChartView } = await import(
+          /* webpackChunkName: "widget-view" */ './view'
+        );
         return { MetricChartModel, MetricChartView };
       }
     });
