@@ -1,8 +1,11 @@
 /**
- * The sidebar widget: renders the panel whenever the sidebar's state changes.
+ * The sidebar widget: renders the panel whenever the sidebar's state changes, from the first
+ * time it is shown or started (index.ts starts it once JupyterLab has started and is idle), so
+ * that its reads of the group's MLflow are not part of JupyterLab's start.
  */
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
+import { Message } from '@lumino/messaging';
 import React from 'react';
 
 import { ICompareArgs, OpenCompare } from './compare/context';
@@ -14,6 +17,8 @@ import { SidebarModel } from './model';
 export const SIDEBAR_ID = 'jupyter-mlflow-groups-sidebar';
 
 export class MlflowSidebar extends ReactWidget {
+  private _started = false;
+
   constructor(
     readonly model: SidebarModel,
     private readonly _notebooks: INotebookTracker | null,
@@ -29,7 +34,30 @@ export class MlflowSidebar extends ReactWidget {
     model.jobs.standby = () => (this.isVisible ? 'when-hidden' : true);
   }
 
-  render(): JSX.Element {
+  /** Renders the panel from now on (and reads what it shows); nothing until then. */
+  start(): void {
+    if (!this._started) {
+      this._started = true;
+      this.update();
+    }
+  }
+
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    if (this.isVisible) {
+      this.start();
+    }
+  }
+
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this.start();
+  }
+
+  render(): JSX.Element | null {
+    if (!this._started) {
+      return null;
+    }
     return (
       <OpenMlflowUi.Provider value={this._openMlflowUi}>
         <OpenCompare.Provider value={this._compare}>
