@@ -21,9 +21,10 @@ gone and the card the element a click at its centre would reach (the page's own 
 again: the warm-cache sample. The sides take turns (rotated each round, so each is first,
 second and third alike) after one untimed load of each.
 
-After the rounds, one page with the labextension enabled goes on as a person would: the MLflow
-panel opened, a version's page, two versions compared. Each of our JavaScript files is listed
-with its size and the step at which the page first fetched it.
+After the rounds, one page with the labextension enabled goes on as a person would (FirstUse):
+the MLflow panel opened, a version's page, its deploy and set-alias dialogs, two versions
+compared, an artifact previewed. Each of our JavaScript files is listed with its size and the
+step at which the page first fetched it (the notebook chart widget's view is not in the tour).
 
     python benchmarks/lab_load.py [--rounds 15] [--json lab_load.json]
 """
@@ -47,7 +48,7 @@ from jupyter_core.paths import jupyter_data_dir, jupyter_path
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from support.jupyter import JupyterServerProcess
 from support.lab import CHROMIUM_FLAGS, LAB_PAGE_CONFIG, VIEWPORT
-from support.seeding import seed_registry
+from support.seeding import seed_previews, seed_registry
 from support.servers import start_mlflow, wait_until_healthy
 from support.sidebar import SIDEBAR_TAB, Sidebar
 
@@ -169,19 +170,24 @@ def ours(resources: list[dict[str, Any]]) -> list[str]:
 
 class FirstUse:
     """A person's first use of the panel, step by step, on a page where the launcher is
-    interactive: `model` is one with versions 1 and 2 and metric histories."""
+    interactive: `model` has versions 1 and 2 and metric histories, `previewed` a version 1
+    whose run logged `metrics.json`."""
 
-    def __init__(self, page: Page, model: str, scratch: Path) -> None:
+    def __init__(self, page: Page, model: str, previewed: str, scratch: Path) -> None:
         self.page = page
         self.model = model
+        self.previewed = previewed
         self.sidebar = Sidebar(page, scratch)
 
     def steps(self) -> dict[str, Callable[[], None]]:
         return {
             "launcher interactive": lambda: None,
             "panel opened (models listed)": self.open_panel,
-            "a version's page (charts, artifacts)": self.open_version,
+            "a version's page (its charts, artifacts listed)": self.open_version,
+            "the deploy dialog": lambda: self.dialog("Deploy…"),
+            "the set-alias dialog": lambda: self.dialog("Set alias…"),
             "two versions compared (a tab)": self.compare,
+            "an artifact previewed": self.preview,
         }
 
     def open_panel(self) -> None:
@@ -193,6 +199,13 @@ class FirstUse:
         self.sidebar.open_version("1")
         expect(self.sidebar.panel.locator("figure[data-metric] polyline").first).to_be_visible()
 
+    def dialog(self, button: str) -> None:
+        self.sidebar.panel.get_by_role("button", name=button).click()
+        dialog = self.page.get_by_role("dialog")
+        expect(dialog).to_be_visible()
+        dialog.get_by_role("button", name="Cancel").click()
+        expect(dialog).to_be_hidden()
+
     def compare(self) -> None:
         panel = self.sidebar.panel
         panel.get_by_role("button", name=f"Back to {self.model}").click()
@@ -202,8 +215,17 @@ class FirstUse:
         chart = self.page.locator(".jp-MlflowGroups-compareTab figure polyline")
         expect(chart.first).to_be_visible()
 
+    def preview(self) -> None:
+        self.sidebar.panel.get_by_role("button", name="Back to Models").click()
+        self.sidebar.search(self.previewed)
+        self.sidebar.model_row(self.previewed).click()
+        self.sidebar.open_version("1")
+        artifacts = self.sidebar.panel.get_by_role("region", name="Artifacts")
+        artifacts.get_by_role("button", name="metrics.json").click()
+        expect(artifacts.locator("pre.jp-MlflowGroups-artifactText")).to_contain_text("accuracy")
 
-def tour(browser: Browser, url: str, model: str, scratch: Path) -> dict[str, list[str]]:
+
+def tour(browser: Browser, url: str, first_use: Callable[[Page], FirstUse]) -> dict[str, list[str]]:
     """Our files the page first fetched at each step of FirstUse."""
     context = browser.new_context(viewport=VIEWPORT)
     context.add_init_script(BUFFER)
@@ -212,7 +234,7 @@ def tour(browser: Browser, url: str, model: str, scratch: Path) -> dict[str, lis
         page.set_default_timeout(60_000)
         until_interactive(page, url)
         seen: dict[str, list[str]] = {}
-        for step, act in FirstUse(page, model, scratch).steps().items():
+        for step, act in first_use(page).steps().items():
             act()
             before = {name for names in seen.values() for name in names}
             fetched = ours(page.evaluate(RESOURCES, float("inf")))
@@ -262,7 +284,7 @@ def report(results: dict[str, Any], rounds: int) -> None:
     print("\n| our file | bytes | gzipped | first fetched |")
     print("| --- | --- | --- | --- |")
     for name, size in files.items():
-        step = next((step for step, names in steps.items() if name in names), "not in the tour")
+        step = next((step for step, names in steps.items() if name in names), "-")
         print(f"| {name} | {size['bytes']:,} | {size['gzip']:,} | {step} |")
     total = sum(size["bytes"] for size in files.values())
     gzipped = sum(size["gzip"] for size in files.values())
@@ -338,6 +360,7 @@ def main() -> None:
                 multi_version_models=1,
                 history_steps=200,
             )
+            previewed = seed_previews(mlflow.url)
             bindings = root / "bindings.json"
             bindings.write_text(json.dumps({"groups": {"team": {"tracking_uri": mlflow.url}}}))
             extensions = labextensions_folder(root / "labextensions")
@@ -360,7 +383,11 @@ def main() -> None:
                 browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
                 try:
                     results = measure(browser, sides, url, args.rounds)
-                    results["tour"] = tour(browser, url, seeded.model_names[0], root)
+                    results["tour"] = tour(
+                        browser,
+                        url,
+                        lambda page: FirstUse(page, seeded.model_names[0], previewed.model, root),
+                    )
                 finally:
                     browser.close()
         finally:
