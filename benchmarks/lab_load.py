@@ -18,8 +18,10 @@ Each sample is a fresh browser context (an empty cache): the time runs from the 
 start to the frame in which the launcher's first card is on screen, with the splash screen
 gone and the card the element a click at its centre would reach (the page's own clock,
 `performance.now()`, checked at every animation frame). The same context then loads the page
-again: the warm-cache sample. The sides take turns (rotated each round, so each is first,
-second and third alike) after one untimed load of each.
+again: the warm-cache sample. With each time goes the page's main-thread CPU time until then
+(Chromium's ThreadTime): the page's own work, which the machine's other load stretches less
+than it stretches the time. The sides take turns (rotated each round, so each is first, second
+and third alike) after one untimed load of each.
 
 After the rounds, one page with the labextension enabled goes on as a person would (FirstUse):
 the MLflow panel opened, a version's page, its deploy and set-alias dialogs, two versions
@@ -45,7 +47,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from jupyter_core.paths import jupyter_data_dir, jupyter_path
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, CDPSession, Page, expect, sync_playwright
 from support.jupyter import JupyterServerProcess
 from support.lab import CHROMIUM_FLAGS, LAB_PAGE_CONFIG, VIEWPORT
 from support.seeding import seed_previews, seed_registry
@@ -55,6 +57,10 @@ from support.sidebar import SIDEBAR_TAB, Sidebar
 EXTENSION = "jupyter-mlflow-groups"
 SIDES = ("enabled", "disabled", "not installed")
 CACHES = ("cold", "warm")
+#: What each sample measures: the time to the launcher being interactive, and the main thread's
+#: CPU time meanwhile (Chromium's ThreadTime: the page's own work, not its waiting for the server
+#: or for a core of this shared machine), each with a cold and a warm cache.
+MEASURES = (*CACHES, *(f"{cache} CPU" for cache in CACHES))
 LAB = [sys.executable, "-m", "jupyter", "lab"]
 CHROMIUM = "/usr/bin/chromium"
 TIMEOUT_MS = 120_000
@@ -139,25 +145,46 @@ class Sides:
             self.link.symlink_to(self.target)
 
 
-def until_interactive(page: Page, url: str) -> tuple[float, list[dict[str, Any]]]:
+def open_page(browser: Browser) -> tuple[BrowserContext, Page, CDPSession]:
+    """A page in a fresh context (an empty cache), with Chromium's performance metrics on."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.add_init_script(BUFFER)
+    page = context.new_page()
+    metrics = context.new_cdp_session(page)
+    metrics.send("Performance.enable")
+    return context, page, metrics
+
+
+def until_interactive(page: Page, metrics: CDPSession, url: str) -> dict[str, Any]:
     """Load `url`: milliseconds from the navigation's start to the launcher being interactive,
-    and the files the page had fetched by then."""
+    the main thread's CPU milliseconds by then (ThreadTime counts from the navigation), and the
+    files the page had fetched."""
     page.goto(url, wait_until="commit")
     elapsed = page.wait_for_function(INTERACTIVE, polling="raf", timeout=TIMEOUT_MS).json_value()
-    return float(elapsed), page.evaluate(RESOURCES, elapsed)
+    values = metrics.send("Performance.getMetrics")["metrics"]
+    cpu = next(metric["value"] for metric in values if metric["name"] == "ThreadTime")
+    return {
+        "ms": float(elapsed),
+        "cpu_ms": cpu * 1000,
+        "resources": page.evaluate(RESOURCES, elapsed),
+    }
 
 
 def sample(browser: Browser, url: str) -> dict[str, Any]:
     """A cold-cache load in a fresh context, then a warm one in the same context."""
-    context = browser.new_context(viewport=VIEWPORT)
-    context.add_init_script(BUFFER)
+    context, page, metrics = open_page(browser)
     try:
-        page = context.new_page()
-        cold, resources = until_interactive(page, url)
-        warm, _ = until_interactive(page, url)
+        cold = until_interactive(page, metrics, url)
+        warm = until_interactive(page, metrics, url)
     finally:
         context.close()
-    return {"cold": cold, "warm": warm, "resources": resources}
+    return {
+        "cold": cold["ms"],
+        "warm": warm["ms"],
+        "cold CPU": cold["cpu_ms"],
+        "warm CPU": warm["cpu_ms"],
+        "resources": cold["resources"],
+    }
 
 
 def ours(resources: list[dict[str, Any]]) -> list[str]:
@@ -227,12 +254,10 @@ class FirstUse:
 
 def tour(browser: Browser, url: str, first_use: Callable[[Page], FirstUse]) -> dict[str, list[str]]:
     """Our files the page first fetched at each step of FirstUse."""
-    context = browser.new_context(viewport=VIEWPORT)
-    context.add_init_script(BUFFER)
+    context, page, metrics = open_page(browser)
     try:
-        page = context.new_page()
         page.set_default_timeout(60_000)
-        until_interactive(page, url)
+        until_interactive(page, metrics, url)
         seen: dict[str, list[str]] = {}
         for step, act in first_use(page).steps().items():
             act()
@@ -261,25 +286,22 @@ def spread(values: list[float]) -> str:
 
 def report(results: dict[str, Any], rounds: int) -> None:
     samples = results["samples_ms"]
-    median = statistics.median
-    print(f"| launcher interactive ({rounds} rounds) | cold cache | IQR | warm cache | IQR |")
-    print("| --- | --- | --- | --- | --- |")
+    print(f"| launcher interactive ({rounds} rounds; median, IQR) | " + " | ".join(MEASURES) + " |")
+    print("| --- " * (len(MEASURES) + 1) + "|")
     for side in SIDES:
-        cold, warm = samples[side]["cold"], samples[side]["warm"]
-        print(
-            f"| {side} | {median(cold):.0f} ms | {spread(cold)} | {median(warm):.0f} ms "
-            f"| {spread(warm)} |"
-        )
+        cells = [
+            f"{statistics.median(samples[side][measure]):.0f} ms ({spread(samples[side][measure])})"
+            for measure in MEASURES
+        ]
+        print(f"| {side} | " + " | ".join(cells) + " |")
     for against in SIDES[1:]:
         ratios = results["ratios"][against]
-        print(
-            f"| enabled / {against}: ratio of medians | {ratios['cold']['of_medians']:.3f} | "
-            f"| {ratios['warm']['of_medians']:.3f} | |"
-        )
-        print(
-            f"| enabled / {against}: median of paired ratios | "
-            f"{ratios['cold']['paired']:.3f} | | {ratios['warm']['paired']:.3f} | |"
-        )
+        for kind, label in (
+            ("of_medians", "ratio of medians"),
+            ("paired", "median of paired ratios"),
+        ):
+            cells = [f"{ratios[measure][kind]:.3f}" for measure in MEASURES]
+            print(f"| enabled / {against}: {label} | " + " | ".join(cells) + " |")
     files, steps = results["bundle"], results["tour"]
     print("\n| our file | bytes | gzipped | first fetched |")
     print("| --- | --- | --- | --- |")
@@ -307,7 +329,7 @@ def paired(ours: list[float], theirs: list[float]) -> dict[str, float]:
 
 
 def measure(browser: Browser, sides: Sides, url: str, rounds: int) -> dict[str, Any]:
-    samples: dict[str, dict[str, list[float]]] = {side: {"cold": [], "warm": []} for side in SIDES}
+    samples: dict[str, dict[str, list[float]]] = {side: {m: [] for m in MEASURES} for side in SIDES}
     fetched: dict[str, list[dict[str, Any]]] = {}
     for side in SIDES:  # untimed: the server's first answers, Chromium's first start
         sides.set(side)
@@ -317,8 +339,8 @@ def measure(browser: Browser, sides: Sides, url: str, rounds: int) -> dict[str, 
         for side in SIDES[turn:] + SIDES[:turn]:
             sides.set(side)
             result = sample(browser, url)
-            for cache in CACHES:
-                samples[side][cache].append(result[cache])
+            for measure in MEASURES:
+                samples[side][measure].append(result[measure])
         print(f"round {index + 1}/{rounds} done", file=sys.stderr)
     sides.set("enabled")
     enabled = fetched["enabled"]
@@ -327,8 +349,8 @@ def measure(browser: Browser, sides: Sides, url: str, rounds: int) -> dict[str, 
         "samples_ms": samples,
         "ratios": {
             against: {
-                cache: paired(samples["enabled"][cache], samples[against][cache])
-                for cache in CACHES
+                measure: paired(samples["enabled"][measure], samples[against][measure])
+                for measure in MEASURES
             }
             for against in SIDES[1:]
         },
