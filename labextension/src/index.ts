@@ -14,7 +14,6 @@ import { INotebookTracker } from '@jupyterlab/notebook';
 import { CommandIDs, addCommands } from './commands';
 import { ICompareArgs } from './compare/context';
 import { CompareTabs } from './compare/tab';
-import { whenIdle } from './lazy';
 import { LiveUpdates } from './live';
 import { MlflowUiTabs } from './mlflowUi';
 import { SidebarModel } from './model';
@@ -40,8 +39,6 @@ const plugin: JupyterFrontEndPlugin<void> = {
       void app.commands.execute(CommandIDs.compare, { ...args });
     const sidebar = new MlflowSidebar(new SidebarModel(), notebooks, openMlflowUi, compare);
     app.shell.add(sidebar, 'left', { rank: 650 });
-    // hidden, the panel reads its group's MLflow once JupyterLab has started, not meanwhile
-    void app.restored.then(() => whenIdle(() => sidebar.start()));
     const mlflowUi = new MlflowUiTabs(app.shell);
     const compareTabs = new CompareTabs(app.shell, openMlflowUi);
     restorer?.add(sidebar, sidebar.id);

@@ -1,8 +1,7 @@
 /**
  * Loading parts of the extension when they are first used rather than with JupyterLab: a
  * dynamic `import()` is a chunk of its own in the labextension's build, fetched at its first
- * call. What draws the panel stays in the chunk JupyterLab loads at startup; work that can
- * wait waits until the browser is idle.
+ * call. What draws the panel stays in the chunk JupyterLab loads at startup.
  */
 import React, { Suspense } from 'react';
 
@@ -36,14 +35,4 @@ export function loadedOnShow<M extends Record<K, Component>, K extends keyof M>(
     </Suspense>
   );
   return LoadedOnShow as unknown as M[K];
-}
-
-/** Calls `callback` when the browser is idle (within `timeout` ms), or after `timeout` ms
- * where it cannot tell (Safari has no requestIdleCallback). */
-export function whenIdle(callback: () => void, timeout = 2000): void {
-  if ('requestIdleCallback' in window) {
-    window.requestIdleCallback(() => callback(), { timeout });
-  } else {
-    setTimeout(callback, timeout);
-  }
 }

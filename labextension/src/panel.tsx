@@ -1,7 +1,6 @@
 /**
  * The sidebar widget: renders the panel whenever the sidebar's state changes, from the first
- * time it is shown or started (index.ts starts it once JupyterLab has started and is idle), so
- * that its reads of the group's MLflow are not part of JupyterLab's start.
+ * time it is shown on: hidden, as JupyterLab starts, it draws nothing and reads nothing.
  */
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
@@ -34,24 +33,16 @@ export class MlflowSidebar extends ReactWidget {
     model.jobs.standby = () => (this.isVisible ? 'when-hidden' : true);
   }
 
-  /** Renders the panel from now on (and reads what it shows); nothing until then. */
-  start(): void {
-    if (!this._started) {
-      this._started = true;
-      this.update();
-    }
-  }
-
   protected onAfterAttach(msg: Message): void {
     super.onAfterAttach(msg);
     if (this.isVisible) {
-      this.start();
+      this._start();
     }
   }
 
   protected onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
-    this.start();
+    this._start();
   }
 
   render(): JSX.Element | null {
@@ -67,6 +58,14 @@ export class MlflowSidebar extends ReactWidget {
         </OpenCompare.Provider>
       </OpenMlflowUi.Provider>
     );
+  }
+
+  /** Renders the panel from now on (and reads what it shows); nothing until then. */
+  private _start(): void {
+    if (!this._started) {
+      this._started = true;
+      this.update();
+    }
   }
 
   dispose(): void {
