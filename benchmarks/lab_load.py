@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -62,7 +63,6 @@ CACHES = ("cold", "warm")
 #: or for a core of this shared machine), each with a cold and a warm cache.
 MEASURES = (*CACHES, *(f"{cache} CPU" for cache in CACHES))
 LAB = [sys.executable, "-m", "jupyter", "lab"]
-CHROMIUM = "/usr/bin/chromium"
 TIMEOUT_MS = 120_000
 
 #: JupyterLab fetches more files than Chromium's default resource timing buffer holds (250).
@@ -82,6 +82,14 @@ RESOURCES = """until => performance.getEntriesByType('resource')
   .filter(entry => entry.startTime <= until)
   .map(entry => ({url: entry.name, encoded: entry.encodedBodySize,
                   decoded: entry.decodedBodySize}))"""
+
+
+def chromium() -> str:
+    """Debian's Chromium (`./scripts/test` installs it): never a browser Playwright downloads."""
+    path = shutil.which("chromium")
+    if not path:
+        raise RuntimeError("Chromium is missing: `apt-get install chromium`")
+    return path
 
 
 def installed_labextensions() -> list[Path]:
@@ -402,7 +410,7 @@ def main() -> None:
             lab.start()
             url = f"{lab.url}/lab?reset&token={lab.token}"
             with sync_playwright() as driver:
-                browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+                browser = driver.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
                 try:
                     results = measure(browser, sides, url, args.rounds)
                     results["tour"] = tour(
