@@ -1,8 +1,10 @@
 /**
- * The sidebar widget: renders the panel whenever the sidebar's state changes.
+ * The sidebar widget: renders the panel whenever the sidebar's state changes, from the first
+ * time it is shown on: hidden, as JupyterLab starts, it draws nothing and reads nothing.
  */
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
+import { Message } from '@lumino/messaging';
 import React from 'react';
 
 import { ICompareArgs, OpenCompare } from './compare/context';
@@ -14,6 +16,8 @@ import { SidebarModel } from './model';
 export const SIDEBAR_ID = 'jupyter-mlflow-groups-sidebar';
 
 export class MlflowSidebar extends ReactWidget {
+  private _started = false;
+
   constructor(
     readonly model: SidebarModel,
     private readonly _notebooks: INotebookTracker | null,
@@ -29,7 +33,22 @@ export class MlflowSidebar extends ReactWidget {
     model.jobs.standby = () => (this.isVisible ? 'when-hidden' : true);
   }
 
-  render(): JSX.Element {
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    if (this.isVisible) {
+      this._start();
+    }
+  }
+
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this._start();
+  }
+
+  render(): JSX.Element | null {
+    if (!this._started) {
+      return null;
+    }
     return (
       <OpenMlflowUi.Provider value={this._openMlflowUi}>
         <OpenCompare.Provider value={this._compare}>
@@ -39,6 +58,14 @@ export class MlflowSidebar extends ReactWidget {
         </OpenCompare.Provider>
       </OpenMlflowUi.Provider>
     );
+  }
+
+  /** Renders the panel from now on (and reads what it shows); nothing until then. */
+  private _start(): void {
+    if (!this._started) {
+      this._started = true;
+      this.update();
+    }
   }
 
   dispose(): void {

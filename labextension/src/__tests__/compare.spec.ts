@@ -1,13 +1,6 @@
 import { hasTimestamps, niceTicks, overlay } from '../compare/overlay';
-import {
-  compareTitle,
-  isBest,
-  normalVersions,
-  signatureRows,
-  tableRows,
-  tagRows,
-  withFlipped
-} from '../compare/rows';
+import { compareTitle, normalVersions } from '../compare/context';
+import { isBest, signatureRows, tableRows, tagRows, withFlipped } from '../compare/rows';
 import { seriesLook } from '../compare/series';
 import { IComparison } from '../types';
 

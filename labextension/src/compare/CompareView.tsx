@@ -17,6 +17,7 @@ import { Time } from '../components/Time';
 import { formatModelSize, formatNumber } from '../format';
 import { Direction, IComparison } from '../types';
 import { useRequest } from '../useRequest';
+import { versionName } from './context';
 import {
   IRow,
   directionLabel,
@@ -25,7 +26,6 @@ import {
   signatureRows,
   tableRows,
   tagRows,
-  versionName,
   withFlipped
 } from './rows';
 

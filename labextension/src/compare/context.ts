@@ -1,6 +1,6 @@
 /**
  * How the sidebar asks for a compare tab: the panel provides the command's call, so the
- * versions table needs no handle on the application.
+ * versions table needs no handle on the application; and the tab's versions and name.
  */
 import { createContext } from 'react';
 
@@ -33,3 +33,21 @@ export function compareArgs(args: Record<string, unknown>): ICompareArgs | null 
 
 /** What the server compares at most at once (compare.py's MAX_VERSIONS). */
 export const MAX_COMPARED = 10;
+
+/** The versions of a tab in one order (numbers ascending, then aliases), without repeats: one
+ * tab per set of versions, however they were picked. */
+export function normalVersions(versions: string[]): string[] {
+  const unique = [...new Set(versions.map(version => version.trim()).filter(Boolean))];
+  const rank = (version: string) => (/^\d+$/.test(version) ? Number(version) : Infinity);
+  return unique.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
+/** `v3` for a number, `@champion` as it is. */
+export function versionName(version: string): string {
+  return version.startsWith('@') ? version : `v${version}`;
+}
+
+/** The tab's title: `Compare iris v3, v4`. */
+export function compareTitle(model: string, versions: string[]): string {
+  return `Compare ${model} ${versions.map(versionName).join(', ')}`;
+}

@@ -1,6 +1,6 @@
 /**
  * What the compare tab shows of a comparison, as pure functions (tested in Jest): which rows a
- * table keeps, which cells are the best, which way a metric is better, and the tab's name.
+ * table keeps, which cells are the best, which way a metric is better.
  */
 import { typeOf } from '../components/Signature';
 import { CompareTable, Direction, IComparison, ISignatureField } from '../types';
@@ -73,24 +73,6 @@ export function withFlipped(
 /** How a direction reads next to the metric. */
 export function directionLabel(direction: Direction): string {
   return direction === 'max' ? '↑ higher is better' : '↓ lower is better';
-}
-
-/** The versions of a tab in one order (numbers ascending, then aliases), without repeats: one
- * tab per set of versions, however they were picked. */
-export function normalVersions(versions: string[]): string[] {
-  const unique = [...new Set(versions.map(version => version.trim()).filter(Boolean))];
-  const rank = (version: string) => (/^\d+$/.test(version) ? Number(version) : Infinity);
-  return unique.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
-}
-
-/** `v3` for a number, `@champion` as it is. */
-export function versionName(version: string): string {
-  return version.startsWith('@') ? version : `v${version}`;
-}
-
-/** The tab's title: `Compare iris v3, v4`. */
-export function compareTitle(model: string, versions: string[]): string {
-  return `Compare ${model} ${versions.map(versionName).join(', ')}`;
 }
 
 /** A signature's inputs or outputs on one line: `amount: double, age: long`. */

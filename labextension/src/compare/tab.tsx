@@ -7,11 +7,18 @@ import { MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import React from 'react';
 
+import { Loading } from '../components/Loading';
 import { OpenMlflowUi } from '../components/MlflowUiLink';
 import { mlflowIcon } from '../icon';
-import { ICompareArgs } from './context';
-import { CompareView } from './CompareView';
-import { compareTitle, normalVersions } from './rows';
+import { loadedOnShow } from '../lazy';
+import { ICompareArgs, compareTitle, normalVersions } from './context';
+
+/** The comparison (its tables and charts) is loaded when a compare tab first opens. */
+const CompareView = loadedOnShow(
+  () => import(/* webpackChunkName: "compare" */ './CompareView'),
+  'CompareView',
+  <Loading label="Comparing the versions…" />
+);
 
 /** The tab's content: the comparison, its MLflow links opening through the UI command. */
 export class CompareWidget extends ReactWidget {

@@ -1,21 +1,25 @@
 /**
  * A run's artifacts under "Source run": the tree, loaded one directory level at a time, and
- * the preview of the file chosen (an image from a blob URL fetched through the API with
- * Jupyter's auth; text, pretty-printed JSON, or the first rows of a CSV/TSV as a table). Files
- * without a preview show their size and the run's page in the MLflow UI.
+ * the preview of the file chosen (Previewed.tsx). Files without a preview show their size and
+ * the run's page in the MLflow UI.
  */
 import React, { useEffect, useState } from 'react';
 
 import { api } from '../api';
 import { formatBytes } from '../format';
-import { parseTable, prettyJson } from '../preview';
-import { IArtifactEntry, IArtifactListing, IArtifactPreview } from '../types';
+import { loadedOnShow } from '../lazy';
+import { IArtifactEntry, IArtifactListing } from '../types';
 import { useRequest } from '../useRequest';
 import { Loading } from './Loading';
 import { MlflowUiLink } from './MlflowUiLink';
 import { ProblemNotice } from './Problem';
 
-const MAX_ROWS = 50;
+/** What shows a file's content (and its parsers) is loaded when a file is first previewed. */
+const Previewed = loadedOnShow(
+  () => import(/* webpackChunkName: "preview" */ './Previewed'),
+  'Previewed',
+  <Loading label="Loading the preview…" />
+);
 
 export interface IArtifactsProps {
   group: string;
@@ -159,80 +163,4 @@ function ArtifactPreview(props: IPreviewProps): JSX.Element {
       )}
     </section>
   );
-}
-
-function Previewed(props: {
-  group: string;
-  runId: string;
-  entry: IArtifactEntry;
-}): JSX.Element {
-  const { group, runId, entry } = props;
-  const preview = useRequest(
-    () => api.artifact(group, runId, entry.path).then(shown),
-    JSON.stringify([group, runId, entry.path])
-  );
-  const url = preview.data?.url;
-  useEffect(
-    () => () => {
-      if (url) {
-        URL.revokeObjectURL(url);
-      }
-    },
-    [url]
-  );
-  if (preview.problem) {
-    return <ProblemNotice problem={preview.problem} />;
-  }
-  if (!preview.data) {
-    return <Loading label="Loading the preview…" />;
-  }
-  const { kind, text } = preview.data;
-  if (url) {
-    return <img className="jp-MlflowGroups-artifactImage" src={url} alt={entry.path} />;
-  }
-  if (kind === 'csv' || kind === 'tsv') {
-    const table = parseTable(text, kind === 'tsv' ? '\t' : ',', MAX_ROWS);
-    return (
-      <div className="jp-MlflowGroups-artifactText">
-        <table className="jp-MlflowGroups-artifactTable">
-          <thead>
-            <tr>
-              {table.header.map((cell, i) => (
-                <th key={i}>{cell}</th>
-              ))}
-            </tr>
-          </thead>
-          <tbody>
-            {table.rows.map((row, r) => (
-              <tr key={r}>
-                {row.map((cell, i) => (
-                  <td key={i}>{cell}</td>
-                ))}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {table.total > table.rows.length && (
-          <p className="jp-MlflowGroups-muted">
-            First {table.rows.length} of {table.total} rows.
-          </p>
-        )}
-      </div>
-    );
-  }
-  return (
-    <pre className="jp-MlflowGroups-artifactText" tabIndex={0}>
-      {kind === 'json' ? prettyJson(text) : text}
-    </pre>
-  );
-}
-
-/** An image as a blob URL (revoked when no longer shown); text decoded. */
-async function shown(
-  preview: IArtifactPreview
-): Promise<{ kind: IArtifactPreview['kind']; url: string | null; text: string }> {
-  if (preview.kind === 'image') {
-    return { kind: preview.kind, url: URL.createObjectURL(preview.blob), text: '' };
-  }
-  return { kind: preview.kind, url: null, text: await preview.blob.text() };
 }

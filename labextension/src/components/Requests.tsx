@@ -7,7 +7,7 @@ import { Button } from '@jupyterlab/ui-components';
 import React from 'react';
 
 import { requestSummary } from '../aliases';
-import { decideRequest } from '../promote';
+import { decideRequest } from '../dialogs';
 import { IAliasRecord, IRequests } from '../types';
 import { IRequestState } from '../useRequest';
 import { Loading } from './Loading';

@@ -7,7 +7,8 @@ import React, { useEffect, useState } from 'react';
 
 import { pendingCount } from '../aliases';
 import { api } from '../api';
-import { deployVersion } from '../deploy';
+import { deployVersion } from '../dialogs';
+import { loadedOnShow } from '../lazy';
 import { SidebarModel } from '../model';
 import { insertIntoActiveCell } from '../notebook';
 import { switchGroup } from '../switchGroup';
@@ -22,8 +23,13 @@ import { ModelVersions } from './ModelVersions';
 import { ProblemNotice } from './Problem';
 import { Requests } from './Requests';
 import { Tabs } from './Tabs';
-import { VersionDetail } from './VersionDetail';
 
+/** A version's page (its charts, artifacts and previews) is loaded when first opened. */
+const VersionDetail = loadedOnShow(
+  () => import(/* webpackChunkName: "version" */ './VersionDetail'),
+  'VersionDetail',
+  <Loading label="Loading the version…" />
+);
 
 export interface ISidebarProps {
   model: SidebarModel;

@@ -9,8 +9,9 @@ import React from 'react';
 
 import { requestSummary, writeAccess } from '../aliases';
 import { api } from '../api';
+import { editVersion, removeAlias, setAlias } from '../dialogs';
 import { formatNumber } from '../format';
-import { editVersion, IPromoteHooks, removeAlias, setAlias } from '../promote';
+import type { IPromoteHooks } from '../promote';
 import { IAliasRecord, IGroup, IVersion } from '../types';
 import { useRequest } from '../useRequest';
 import { Artifacts } from './Artifacts';

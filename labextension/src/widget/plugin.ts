@@ -17,7 +17,7 @@ export const widgetPlugin: JupyterFrontEndPlugin<void> = {
       name: MODULE_NAME,
       version: MODULE_VERSION,
       exports: async (): Promise<ExportMap> => {
-        const views = await import('./view');
+        const views = await import(/* webpackChunkName: "widget-view" */ './view');
         return {
           MetricChartModel: views.MetricChartModel,
           MetricChartView: views.MetricChartView,
