@@ -4,12 +4,13 @@ CompareVersions widget (the magic's `compare` is in test_magics, in a real kerne
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 
 import ipywidgets as widgets
-import mlflow
 import pytest
 from mlflow import MlflowClient
-from sklearn.linear_model import LinearRegression
 from support.extension import service_of
 from support.rest import fetch_json
 from support.seeding import COMPARED_STEPS, compared_model_files
@@ -198,14 +199,28 @@ async def test_versions_far_apart_are_read_one_by_one_with_the_same_answer(
     assert status == 404 and "has no version 99." in body["error"]["message"]
 
 
+LOG_TWO_MODELS = """
+import mlflow, mlflow.sklearn
+from sklearn.linear_model import LinearRegression
+
+mlflow.set_experiment("logged sizes")
+model = LinearRegression().fit([[0.0], [1.0]], [0.0, 1.0])
+for _ in range(2):
+    with mlflow.start_run():
+        mlflow.sklearn.log_model(model, name="model", registered_model_name="logged sizes")
+"""
+
+
 async def test_a_logged_models_size_is_its_files(deploy_server, bindings, jp_fetch):
     """MLflow 3's logged models (`models:/m-...` sources) are listed where MLflow keeps them."""
-    mlflow.set_tracking_uri(deploy_server.url)
-    mlflow.set_experiment("logged sizes")
-    model = LinearRegression().fit([[0.0], [1.0]], [0.0, 1.0])
-    for _ in range(2):
-        with mlflow.start_run():
-            mlflow.sklearn.log_model(model, name="model", registered_model_name="logged sizes")
+    # in a process of its own: MLflow's fluent API keeps its tracking URI for the whole process
+    await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", LOG_TWO_MODELS],
+        env={**os.environ, "MLFLOW_TRACKING_URI": deploy_server.url},
+        check=True,
+        capture_output=True,
+    )
     bindings.write({"groups": {"reg": {"tracking_uri": deploy_server.url}}})
     status, body = await compare(jp_fetch, "logged sizes", "1,2")
     assert status == 200, body
