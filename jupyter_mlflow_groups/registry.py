@@ -231,11 +231,7 @@ class RegistryService:
             try:
                 return await fetch()
             except SHAPE_ERRORS as error:
-                where = connection.upstream.shown
-                shape = f"JSON of the wrong shape ({error.__class__.__name__})"
-                raise MlflowError(
-                    "mlflow_error", not_mlflow_api(where, f"the request for {what}", shape)
-                ) from None
+                raise wrong_shape(connection, f"the request for {what}", error) from None
 
         return await self.cache.get(key, shaped, refresh)
 
@@ -361,6 +357,13 @@ class RegistryService:
             }
         except (yaml.YAMLError, ValueError):
             return None
+
+
+def wrong_shape(connection: GroupConnection, what: str, error: Exception) -> MlflowError:
+    """An answer of the wrong shape (a field of the wrong type, a missing key) for `what`:
+    not MLflow's API, rather than an internal error."""
+    shape = f"JSON of the wrong shape ({error.__class__.__name__})"
+    return MlflowError("mlflow_error", not_mlflow_api(connection.upstream.shown, what, shape))
 
 
 def started(read: Awaitable[Any]) -> asyncio.Future[Any]:

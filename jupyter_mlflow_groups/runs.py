@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from .artifacts import Preview, RunArtifacts, run_artifacts
-from .errors import SHAPE_ERRORS, MlflowError, not_mlflow_api
-from .registry import API, GroupConnection, RegistryService, run_detail
+from .errors import SHAPE_ERRORS, MlflowError
+from .registry import API, GroupConnection, RegistryService, run_detail, wrong_shape
 
 _HISTORY_PAGE = 25000
 
@@ -26,12 +26,7 @@ class RunReads:
         follows a run while it trains asks, each few seconds, with `refresh`)."""
 
         async def fetch() -> dict[str, Any]:
-            try:
-                body = await self.registry.get(connection, "/runs/get", {"run_id": run_id})
-            except MlflowError as error:
-                if error.code not in ("not_found", "bad_request"):
-                    raise
-                raise unknown_run(connection.group, run_id) from None
+            body = await self._raw_run(connection, run_id)
             return {
                 "group": connection.group,
                 **run_detail(body.get("run", {}), connection.ui_url),
@@ -78,11 +73,7 @@ class RunReads:
                 raise
             raise unknown_run(connection.group, run_id) from None
         except SHAPE_ERRORS as error:
-            where = connection.upstream.shown
-            shape = f"JSON of the wrong shape ({error.__class__.__name__})"
-            raise MlflowError(
-                "mlflow_error", not_mlflow_api(where, f"the artifact '{path}'", shape)
-            ) from None
+            raise wrong_shape(connection, f"the artifact '{path}'", error) from None
 
     async def metric_history(
         self, connection: GroupConnection, run_id: str, key: str, refresh: bool = False
@@ -122,15 +113,19 @@ class RunReads:
         what = f"the history of '{key}'"
         return await self.registry.cached(connection, cache_key, what, fetch, refresh)
 
-    async def _check_metric(self, connection: GroupConnection, run_id: str, key: str) -> None:
-        """A 404 naming the run, or its metric, when either is unknown (MLflow's history of
-        them is just empty)."""
+    async def _raw_run(self, connection: GroupConnection, run_id: str) -> dict[str, Any]:
+        """MLflow's answer for the run; an unknown run is a 404 that names it."""
         try:
-            body = await self.registry.get(connection, "/runs/get", {"run_id": run_id})
+            return await self.registry.get(connection, "/runs/get", {"run_id": run_id})
         except MlflowError as error:
             if error.code not in ("not_found", "bad_request"):
                 raise
             raise unknown_run(connection.group, run_id) from None
+
+    async def _check_metric(self, connection: GroupConnection, run_id: str, key: str) -> None:
+        """A 404 naming the run, or its metric, when either is unknown (MLflow's history of
+        them is just empty)."""
+        body = await self._raw_run(connection, run_id)
         metrics = (body.get("run", {}).get("data", {}) or {}).get("metrics", [])
         if key not in {metric.get("key") for metric in metrics}:
             raise MlflowError(

@@ -7,10 +7,12 @@ import asyncio
 import os
 import subprocess
 import sys
+from functools import partial
 
 import ipywidgets as widgets
 import pytest
 from mlflow import MlflowClient
+from support.compare import files_listed
 from support.extension import service_of
 from support.rest import fetch_json
 from support.seeding import COMPARED_STEPS, compared_model_files
@@ -229,19 +231,9 @@ async def test_a_logged_models_size_is_its_files(deploy_server, bindings, jp_fet
         source = client.get_model_version("logged sizes", version).source
         model_id = source.removeprefix("models:/")
         assert model_id.startswith("m-")
-        files = logged_model_files(client, model_id)
+        files = files_listed(partial(client.list_logged_model_artifacts, model_id))
         assert body["sizes"][version] == {"bytes": sum(files.values()), "files": len(files)}
         assert "MLmodel" in files
-
-
-def logged_model_files(client: MlflowClient, model_id: str, path: str | None = None) -> dict:
-    found = {}
-    for info in client.list_logged_model_artifacts(model_id, path):
-        if info.is_dir:
-            found.update(logged_model_files(client, model_id, info.path))
-        else:
-            found[info.path] = info.file_size
-    return found
 
 
 @pytest.mark.parametrize(

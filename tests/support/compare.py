@@ -4,7 +4,9 @@ says of the compared versions, for the tests to check the tab against."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,16 +41,18 @@ def mlflow_facts(tracking_uri: str, model: str, versions: list[str]) -> dict[str
             metrics=dict(run.data.metrics),
             params=dict(run.data.params),
             run_tags={k: v for k, v in run.data.tags.items() if not k.startswith("mlflow.")},
-            model_files=_files(client, run.info.run_id, "model"),
+            model_files=files_listed(partial(client.list_artifacts, run.info.run_id), "model"),
         )
     return facts
 
 
-def _files(client: Any, run_id: str, path: str) -> dict[str, int]:
+def files_listed(listing: Callable[[str | None], Any], path: str | None = None) -> dict[str, int]:
+    """Every file under `path` (path -> bytes), as an MLflow client's `listing` of one folder
+    (a run's `list_artifacts`, a logged model's `list_logged_model_artifacts`) gives them."""
     found: dict[str, int] = {}
-    for info in client.list_artifacts(run_id, path):
+    for info in listing(path):
         if info.is_dir:
-            found.update(_files(client, run_id, info.path))
+            found.update(files_listed(listing, info.path))
         else:
             found[info.path] = info.file_size
     return found
